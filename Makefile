@@ -1,0 +1,50 @@
+# The two commands of the README: `make run` and `make test`. Everything else supports them.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+export PATH := $(abspath $(BIN)):$(PATH)
+
+.PHONY: run run-flower test test-postgres lint format migrate superuser clean
+
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV)
+
+# Re-install only when a requirements file changes.
+$(VENV)/.installed: requirements.txt requirements-dev.txt | $(BIN)/activate
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+migrate: $(VENV)/.installed
+	$(BIN)/python manage.py migrate --no-input
+
+superuser: $(VENV)/.installed  ## creates DJANGO_SUPERUSER_USERNAME when it is set and missing
+	$(BIN)/python manage.py ensure_superuser
+
+## Web app on http://127.0.0.1:8000, a worker and beat, logs together; Ctrl-C stops all three.
+run: migrate superuser
+	$(BIN)/honcho start web worker beat
+
+## Same, with Flower on http://127.0.0.1:5555 (needs FLOWER_BASIC_AUTH=user:password).
+run-flower: migrate superuser
+	$(BIN)/honcho start web worker beat flower
+
+## The whole test suite, on whatever DATABASE_URL / CELERY_BROKER_URL say (SQLite + filesystem by default).
+test: $(VENV)/.installed
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## The suite against the local Postgres and Redis.
+test-postgres: $(VENV)/.installed
+	DATABASE_URL=postgres://root@127.0.0.1:5432/test CELERY_BROKER_URL=redis://127.0.0.1:6379/1 \
+		$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.installed
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean:
+	rm -rf var/

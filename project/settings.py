@@ -1,0 +1,161 @@
+"""Django settings. Every value that differs between machines comes from `project.env`."""
+
+from __future__ import annotations
+
+import sys
+
+from project.env import BASE_DIR, VAR_DIR, ConfigurationError, load_env
+
+try:
+    ENV = load_env()
+except ConfigurationError as exc:
+    # One clear line and a non-zero exit for every process (web, worker, beat, manage.py).
+    sys.exit(f"configuration error: {exc}")
+
+SECRET_KEY = ENV.secret_key
+DEBUG = ENV.django_debug
+ALLOWED_HOSTS = ENV.allowed_hosts
+CSRF_TRUSTED_ORIGINS = ENV.csrf_trusted_origins
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "django_celery_beat",
+    "django_celery_results",
+    "accounts",
+    "tasks_app",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "project.urls"
+WSGI_APPLICATION = "project.wsgi.application"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {"default": ENV.database()}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_USER_MODEL = "accounts.User"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+AUTH_SESSION_TTL_HOURS = ENV.auth_session_ttl_hours
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = ENV.static_root
+MEDIA_URL = "media/"
+MEDIA_ROOT = ENV.media_root
+REPORT_RETENTION_DAYS = ENV.report_retention_days
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": "INFO"},
+}
+
+# --- Email: Django's SMTP backend when EMAIL_HOST is set, otherwise one file per message in var/mail.
+if ENV.email.host:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = ENV.email.file_path
+EMAIL_HOST = ENV.email.host or "localhost"
+EMAIL_PORT = ENV.email.port
+EMAIL_HOST_USER = ENV.email.host_user
+EMAIL_HOST_PASSWORD = ENV.email.host_password.get_secret_value()
+EMAIL_USE_TLS = ENV.email.use_tls
+EMAIL_USE_SSL = ENV.email.use_ssl
+EMAIL_TIMEOUT = ENV.email.timeout  # a send never hangs a worker
+DEFAULT_FROM_EMAIL = ENV.default_from_email
+
+# --- Celery (read by project/celery.py with namespace="CELERY").
+# https://docs.celeryq.dev/en/stable/userguide/configuration.html
+CELERY_BROKER_URL = ENV.celery.broker_url
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    # The embedded broker: messages are files under var/broker. Its default 1 s polling makes it
+    # crawl; 50 ms gives a few hundred tasks per second. Both folders are the same on purpose.
+    _BROKER_DIR = VAR_DIR / "broker"
+    for _folder in ("queue", "control", "processed"):
+        (_BROKER_DIR / _folder).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_BROKER_DIR / "queue"),
+        "data_folder_out": str(_BROKER_DIR / "queue"),
+        "control_folder": str(_BROKER_DIR / "control"),
+        "processed_folder": str(_BROKER_DIR / "processed"),
+        "store_processed": False,
+        "polling_interval": 0.05,
+    }
+CELERY_RESULT_BACKEND = ENV.celery.result_backend
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]  # never pickle: a message must not be able to run code
+CELERY_TIMEZONE = "UTC"
+CELERY_ENABLE_UTC = True
+CELERY_RESULT_EXPIRES = 3600  # celery.backend_cleanup (scheduled daily) deletes older results
+# https://docs.celeryq.dev/en/stable/userguide/configuration.html#result-extended
+CELERY_RESULT_EXTENDED = True  # task name, args, worker and dates land in TaskResult
+CELERY_TASK_TRACK_STARTED = True
+CELERY_TASK_DEFAULT_QUEUE = ENV.celery.task_default_queue
+CELERY_TASK_DEFAULT_RETRY_DELAY = ENV.celery.task_default_retry_delay
+CELERY_TASK_MAX_RETRIES = ENV.celery.task_max_retries
+CELERY_WORKER_CONCURRENCY = ENV.celery.worker_concurrency
+# One message at a time per process: long tasks do not hold back short ones queued behind them.
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_WORKER_SEND_TASK_EVENTS = True  # Flower and the task history see tasks as they run
+CELERY_TASK_SEND_SENT_EVENT = True
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
+# --- REST API
+REST_FRAMEWORK = {
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+}
+if DEBUG:
+    REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"].append("rest_framework.renderers.BrowsableAPIRenderer")
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Background tasks API",
+    "DESCRIPTION": "Users, sessions, reports, schedules and task history.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+# --- The task-queue port's adapter (tasks_app.queue); tests may swap in the in-memory one.
+TASK_QUEUE_BACKEND = "tasks_app.queue.celery.CeleryTaskQueue"

@@ -1,0 +1,1 @@
+"""Admin pages of the background-task app, one module per concern."""

@@ -1,0 +1,1 @@
+"""Models of the background-task app, one module per concern."""

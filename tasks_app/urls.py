@@ -1,0 +1,3 @@
+"""REST endpoints of the background-task app (mounted under /api/)."""
+
+urlpatterns: list = []

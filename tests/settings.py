@@ -1,0 +1,15 @@
+"""Test settings: the project's settings with local state in var/test/ instead of var/.
+
+Worker subprocesses started by the tests use this module too, so that they share the test database,
+broker folder and mail folder with the test process.
+"""
+
+import os
+from pathlib import Path
+
+os.environ.setdefault("VAR_DIR", str(Path(__file__).resolve().parent.parent / "var" / "test"))
+
+from project.settings import *  # noqa: E402,F403
+
+# Hashing cost is not under test; a fast hasher keeps user factories cheap.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
