@@ -20,7 +20,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("VAR_DIR") or BASE_DIR / "var").resolve()
 
 # Only ever used when DJANGO_DEBUG is on; a non-debug process refuses to start with it.
-DEV_SECRET_KEY = "django-insecure-dev-only-key-do-not-use-in-production"
+DEV_SECRET_KEY = "django-insecure-dev-only-key-do-not-use-in-production"  # noqa: S105
 
 
 class ConfigurationError(Exception):
@@ -102,7 +102,9 @@ class Env(BaseSettings):
 
     @property
     def secret_key(self) -> str:
-        return self.django_secret_key.get_secret_value() if self.django_secret_key else DEV_SECRET_KEY
+        return (
+            self.django_secret_key.get_secret_value() if self.django_secret_key else DEV_SECRET_KEY
+        )
 
     @property
     def allowed_hosts(self) -> list[str]:
@@ -125,6 +127,14 @@ class Env(BaseSettings):
             }
             config["TEST"] = {"NAME": str(Path(config["NAME"]).with_name("test.sqlite3"))}
         return config
+
+
+def variable_names() -> set[str]:
+    """Every environment variable the settings read (the contract of .env.example and compose)."""
+    names = {name.upper() for name in Env.model_fields if name not in {"celery", "email"}}
+    names |= {f"CELERY_{name}".upper() for name in CelerySettings.model_fields}
+    names |= {f"EMAIL_{name}".upper() for name in EmailSettings.model_fields}
+    return names | {"VAR_DIR"}
 
 
 def _error(exc: ValidationError, prefix: str) -> ConfigurationError:

@@ -9,6 +9,7 @@ import asyncio
 import dataclasses
 import datetime
 
+from celery import Celery
 from django.http import JsonResponse
 from health_check.base import HealthCheck
 from health_check.checks import Database
@@ -16,60 +17,70 @@ from health_check.contrib.celery import Ping
 from health_check.exceptions import ServiceUnavailable
 from health_check.views import HealthCheckView
 
-from project.celery import app as celery_app
+from project.celery import app as project_celery_app
+
+
+def ensure_broker(app: Celery, timeout: float = 2) -> None:
+    """Open (and close) one connection to the broker, without kombu's long retry loop."""
+    try:
+        with app.connection_for_write() as connection:
+            connection.ensure_connection(max_retries=1, timeout=timeout)
+    except Exception as exc:  # whatever the transport raises, the broker is unreachable
+        raise ServiceUnavailable(f"cannot connect: {type(exc).__name__}") from exc
 
 
 @dataclasses.dataclass
 class Broker(HealthCheck):
-    """Open (and close) a connection to the Celery broker."""
+    """The Celery broker accepts a connection."""
 
+    app: Celery = dataclasses.field(default=project_celery_app, repr=False)
     timeout = datetime.timedelta(seconds=3)
 
     def run(self) -> None:
-        try:
-            with celery_app.connection_for_write() as connection:
-                connection.ensure_connection(max_retries=1, timeout=2)
-        except Exception as exc:  # any failure to connect means the broker is down
-            raise ServiceUnavailable(f"cannot connect: {type(exc).__name__}") from exc
+        ensure_broker(self.app)
 
 
 @dataclasses.dataclass
 class Workers(Ping):
-    """At least one worker answers a ping within a second."""
+    """At least one worker answers a ping within a second and consumes the default queue."""
 
     def run(self) -> None:
+        ensure_broker(self.app)  # fail fast: a ping through a dead broker retries for seconds
         try:
             super().run()
         except ServiceUnavailable:
             raise
-        except Exception as exc:  # a broker that is down fails the ping too
+        except Exception as exc:  # the broker went away between the two calls
             raise ServiceUnavailable(f"no answer: {type(exc).__name__}") from exc
 
 
 class HealthView(HealthCheckView):
-    checks = (
-        ("database", Database),
-        ("broker", Broker),
-        ("workers", Workers),
-    )
+    celery_app: Celery = project_celery_app
+
+    def named_checks(self) -> dict[str, HealthCheck]:
+        return {
+            "database": Database(),
+            "broker": Broker(app=self.celery_app),
+            "workers": Workers(app=self.celery_app, timeout=datetime.timedelta(seconds=1)),
+        }
 
     def get_checks(self):
-        for _name, check in self.checks:
-            yield check()
+        yield from self.named_checks().values()
 
     async def get(self, request, *args, **kwargs):
+        checks = self.named_checks()
         with self.get_executor() as executor:
-            self.results = await asyncio.gather(
-                *(check.get_result(executor) for check in self.get_checks())
+            results = await asyncio.gather(
+                *(check.get_result(executor) for check in checks.values())
             )
-        checks = {
+        report = {
             name: {
                 "status": "down" if result.error else "up",
                 "error": str(result.error) if result.error else None,
                 "seconds": round(result.time_taken, 3),
             }
-            for (name, _check), result in zip(self.checks, self.results, strict=True)
+            for name, result in zip(checks, results, strict=True)
         }
-        down = [name for name, check in checks.items() if check["status"] == "down"]
-        body = {"status": "down" if down else "up", "down": down, "checks": checks}
+        down = [name for name, check in report.items() if check["status"] == "down"]
+        body = {"status": "down" if down else "up", "down": down, "checks": report}
         return JsonResponse(body, status=503 if down else 200)

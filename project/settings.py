@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from project.env import BASE_DIR, VAR_DIR, ConfigurationError, load_env
+from project.env import VAR_DIR, ConfigurationError, load_env
 
 try:
     ENV = load_env()
@@ -34,6 +34,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",  # the admin's static files under gunicorn
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -77,6 +78,11 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = ENV.static_root
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns about a missing folder
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
 MEDIA_URL = "media/"
 MEDIA_ROOT = ENV.media_root
 REPORT_RETENTION_DAYS = ENV.report_retention_days
@@ -89,7 +95,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": "INFO"},
 }
 
-# --- Email: Django's SMTP backend when EMAIL_HOST is set, otherwise one file per message in var/mail.
+# --- Email: the SMTP backend when EMAIL_HOST is set, otherwise one file per message in var/mail.
 if ENV.email.host:
     EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
 else:
@@ -149,7 +155,9 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
 }
 if DEBUG:
-    REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"].append("rest_framework.renderers.BrowsableAPIRenderer")
+    REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"].append(
+        "rest_framework.renderers.BrowsableAPIRenderer"
+    )
 SPECTACULAR_SETTINGS = {
     "TITLE": "Background tasks API",
     "DESCRIPTION": "Users, sessions, reports, schedules and task history.",

@@ -9,7 +9,14 @@ from pathlib import Path
 
 os.environ.setdefault("VAR_DIR", str(Path(__file__).resolve().parent.parent / "var" / "test"))
 
-from project.settings import *  # noqa: E402,F403
+from project.settings import *  # noqa: F403
+from project.settings import STORAGES as PROJECT_STORAGES
 
 # Hashing cost is not under test; a fast hasher keeps user factories cheap.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# Pages render without a collectstatic run; production serves hashed names from the manifest.
+STORAGES = {
+    **PROJECT_STORAGES,
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}

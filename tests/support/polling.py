@@ -9,7 +9,9 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
-def wait_for(condition: Callable[[], T], *, timeout: float = 30, interval: float = 0.1, what: str = "") -> T:
+def wait_for(
+    condition: Callable[[], T], *, timeout: float = 30, interval: float = 0.1, what: str = ""
+) -> T:
     """Call `condition` until it returns something truthy; return that, or fail after `timeout`."""
     deadline = time.monotonic() + timeout
     while True:

@@ -14,7 +14,9 @@ def require(name: str, url: str) -> None:
     """Skip the test when the service at `url` does not accept connections; in CI, fail it."""
     parts = urlsplit(url)
     try:
-        socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 0), timeout=1).close()
+        socket.create_connection(
+            (parts.hostname or "127.0.0.1", parts.port or 0), timeout=1
+        ).close()
     except OSError as exc:
         message = f"{name} is not reachable at {parts.hostname}:{parts.port} ({exc})"
         if os.environ.get("CI"):

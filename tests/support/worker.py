@@ -49,7 +49,7 @@ def worker_env(**overrides: str) -> dict[str, str]:
 
 
 class CeleryWorker:
-    """One worker process (prefork pool) in its own process group, so a kill reaches its children."""
+    """A prefork worker in its own process group, so that a kill reaches its pool children too."""
 
     def __init__(self, *, concurrency: int = 2, queues: str | None = None, **env: str) -> None:
         self.name = f"test-{uuid.uuid4().hex[:8]}@%h"
@@ -66,16 +66,29 @@ class CeleryWorker:
 
     def start(self, timeout: float = 60) -> CeleryWorker:
         command = [
-            sys.executable, "-m", "celery", "-A", "project", "worker",
-            "--pool=prefork", f"--concurrency={self.concurrency}", "--loglevel=INFO",
-            f"--hostname={self.name}", "--without-gossip", "--without-mingle",
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "project",
+            "worker",
+            "--pool=prefork",
+            f"--concurrency={self.concurrency}",
+            "--loglevel=INFO",
+            f"--hostname={self.name}",
+            "--without-gossip",
+            "--without-mingle",
         ]
         if self.queues:
             command.append(f"--queues={self.queues}")
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(
-                command, cwd=BASE_DIR, env=worker_env(**self.env), stdout=log,
-                stderr=subprocess.STDOUT, start_new_session=True,
+                command,
+                cwd=BASE_DIR,
+                env=worker_env(**self.env),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         self.wait_ready(timeout)
         return self

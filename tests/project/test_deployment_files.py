@@ -1,0 +1,119 @@
+"""docker-compose.yml, the Dockerfile, the Procfile and .env.example agree with the code.
+
+No Docker engine runs here, so these checks read the files: every command names a module or
+entry point that exists, every variable set is one the settings read, and no secret is written in.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+import yaml
+
+from project.env import variable_names
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+SERVICES = COMPOSE["services"]
+PYTHON_SERVICES = ["app", "celery-worker", "celery-beat", "flower"]
+# Read by a process other than Django's settings: Flower, createsuperuser, the postgres image.
+PROCESS_VARIABLES = {
+    "FLOWER_BASIC_AUTH",
+    "DJANGO_SUPERUSER_USERNAME",
+    "DJANGO_SUPERUSER_EMAIL",
+    "DJANGO_SUPERUSER_PASSWORD",
+    "POSTGRES_USER",
+    "POSTGRES_PASSWORD",
+    "POSTGRES_DB",
+}
+SECRET_NAMES = re.compile(r"PASSWORD|SECRET|BASIC_AUTH|TOKEN|KEY")
+INTERPOLATION = re.compile(r"^\$\{[A-Z_]+(:?[-?][^}]*)?\}$")
+
+
+def module_exists(dotted: str) -> bool:
+    return importlib.util.find_spec(dotted) is not None
+
+
+def command_targets(command: str) -> list[str]:
+    """The project modules a service command needs (celery -A X, gunicorn X:app, manage.py)."""
+    words = shlex.split(command.replace("&&", " ; "))
+    targets = []
+    for i, word in enumerate(words):
+        if " " in word:  # sh -c "..."
+            targets += command_targets(word)
+        elif word == "-A":
+            targets.append(words[i + 1])
+        elif word == "gunicorn":
+            targets.append(words[i + 1].split(":")[0])
+        elif word == "manage.py":
+            targets.append("manage")
+    return targets
+
+
+@pytest.mark.parametrize("name", PYTHON_SERVICES)
+def test_python_service_commands_refer_to_existing_modules(name):
+    service = SERVICES[name]
+    command = service["command"]
+    targets = command_targets(command)
+    assert targets, f"{name}: no project module in {command!r}"
+    for target in targets:
+        assert module_exists(target), f"{name}: {target} does not exist"
+    assert service["build"] == ".", "the Python services share the one Dockerfile"
+
+
+@pytest.mark.parametrize("name", PYTHON_SERVICES)
+def test_python_service_variables_are_read_by_the_settings(name):
+    known = variable_names() | PROCESS_VARIABLES
+    assert set(SERVICES[name]["environment"]) <= known
+
+
+def test_no_secret_is_hard_coded():
+    for name, service in SERVICES.items():
+        for variable, value in (service.get("environment") or {}).items():
+            if SECRET_NAMES.search(variable):
+                assert INTERPOLATION.match(str(value)), f"{name}.{variable} is hard-coded"
+            assert "change-me" not in str(value)
+    database_url = SERVICES["app"]["environment"]["DATABASE_URL"]
+    assert "${POSTGRES_PASSWORD" in database_url
+
+
+def test_services_wait_for_healthy_dependencies():
+    for name in ["app", "postgres", "redis", "flower"]:
+        assert "healthcheck" in SERVICES[name], f"{name} has no healthcheck"
+    for name in PYTHON_SERVICES:
+        for dependency, condition in SERVICES[name]["depends_on"].items():
+            assert condition == {"condition": "service_healthy"}, f"{name} -> {dependency}"
+
+
+def test_flower_is_never_open():
+    flower = SERVICES["flower"]
+    assert flower["environment"]["FLOWER_BASIC_AUTH"].startswith("${FLOWER_BASIC_AUTH:?")
+    assert "--persistent=False" in flower["command"]
+
+
+def test_env_example_lists_every_variable_the_settings_read():
+    listed = set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]+)=", (ROOT / ".env.example").read_text(), re.M))
+    assert variable_names() <= listed
+    assert listed <= variable_names() | PROCESS_VARIABLES
+
+
+def test_procfile_runs_web_worker_and_beat_from_this_project():
+    processes = dict(
+        line.split(":", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line.strip()
+    )
+    assert {"web", "worker", "beat"} <= set(processes)
+    for command in processes.values():
+        for target in command_targets(command):
+            assert module_exists(target)
+
+
+def test_dockerfile_installs_the_pinned_requirements():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "pip install -r requirements.txt" in dockerfile
+    for line in (ROOT / "requirements.txt").read_text().splitlines():
+        if line and not line.startswith("#"):
+            assert "==" in line, f"unpinned requirement: {line}"

@@ -1,0 +1,60 @@
+"""`GET /api/health/` reports the database, the broker and the workers."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from asgiref.sync import async_to_sync
+from celery import Celery
+from django.test import RequestFactory
+
+from project.health import HealthView
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def call_health(**view_options) -> tuple[int, dict]:
+    view = HealthView.as_view(**view_options)
+    response = async_to_sync(view)(RequestFactory().get("/api/health/"))
+    return response.status_code, json.loads(response.content)
+
+
+def test_all_up_with_a_running_worker(client, celery_worker):
+    response = client.get("/api/health/")
+
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    assert body["status"] == "up" and body["down"] == []
+    assert {name: check["status"] for name, check in body["checks"].items()} == {
+        "database": "up",
+        "broker": "up",
+        "workers": "up",
+    }
+
+
+def test_no_worker_listening_is_503_naming_the_workers(tmp_path):
+    # An empty broker of its own: reachable, but no worker consumes from it.
+    folder = str(tmp_path)
+    empty = Celery("empty", broker="filesystem://", set_as_current=False)
+    empty.conf.broker_transport_options = {
+        "data_folder_in": folder,
+        "data_folder_out": folder,
+        "control_folder": folder,
+    }
+
+    status, body = call_health(celery_app=empty)
+
+    assert status == 503
+    assert body["down"] == ["workers"]
+    assert body["checks"]["broker"]["status"] == "up"
+
+
+def test_broker_down_is_503_naming_broker_and_workers():
+    unreachable = Celery("down", broker="redis://127.0.0.1:1/0", set_as_current=False)
+
+    status, body = call_health(celery_app=unreachable)
+
+    assert status == 503
+    assert body["down"] == ["broker", "workers"]
+    assert body["checks"]["database"]["status"] == "up"
