@@ -36,7 +36,7 @@ test: $(VENV)/.installed
 ## The suite against the local Postgres and Redis.
 test-postgres: $(VENV)/.installed
 	DATABASE_URL=postgres://root@127.0.0.1:5432/test CELERY_BROKER_URL=redis://127.0.0.1:6379/1 \
-		$(BIN)/python -m pytest $(PYTEST_ARGS)
+		TEST_REDIS_URL=redis://127.0.0.1:6379/11 $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
