@@ -16,7 +16,7 @@ from django.db import connection
 
 from project.celery import app as celery_app
 
-BASE_DIR = Path(settings.BASE_DIR)
+BASE_DIR = Path(__file__).resolve().parents[2]
 LOG_DIR = Path(settings.MEDIA_ROOT).parent / "logs"
 
 
