@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -34,3 +35,12 @@ def start_worker(django_db_setup) -> Iterator[Callable[..., CeleryWorker]]:
     yield start
     for worker in workers:
         worker.stop()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """In CI every test must run: a skipped test (a service that was not up) fails the run."""
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = reporter.stats.get("skipped", []) if reporter else []
+    if os.environ.get("CI") and skipped and exitstatus == 0:
+        reporter.write_line(f"CI: {len(skipped)} skipped; every test must run in CI", red=True)
+        session.exitstatus = 1

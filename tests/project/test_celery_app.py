@@ -1,0 +1,35 @@
+"""The Celery app carries the seed's configuration plus what the design card adds."""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+from project.celery import app
+
+
+def test_json_only_in_utc():
+    assert app.conf.task_serializer == "json"
+    assert app.conf.result_serializer == "json"
+    assert app.conf.accept_content == ["json"]
+    assert app.conf.timezone == "UTC" and app.conf.enable_utc is True
+
+
+def test_seed_worker_and_result_settings():
+    assert app.conf.result_expires == 3600
+    assert app.conf.worker_prefetch_multiplier == 1
+    assert app.conf.worker_concurrency == settings.CELERY_WORKER_CONCURRENCY
+    assert app.conf.task_default_queue == "default"
+    assert app.conf.result_backend == "django-db"
+
+
+def test_history_and_database_schedules():
+    assert app.conf.beat_scheduler == "django_celery_beat.schedulers:DatabaseScheduler"
+    assert app.conf.result_extended is True
+    assert app.conf.task_track_started is True
+
+
+def test_project_tasks_have_explicit_stable_names():
+    app.loader.import_default_modules()
+    ours = {name for name, task in app.tasks.items() if task.__module__.startswith("tasks_app.")}
+    assert "tasks_app.ping" in ours
+    assert all(name.startswith("tasks_app.") for name in ours), ours
