@@ -33,6 +33,13 @@ def test_all_up_with_a_running_worker(client, celery_worker):
     }
 
 
+@pytest.fixture
+def own_broker(monkeypatch):
+    """Celery lets CELERY_BROKER_URL override any app's broker; these apps must keep their own."""
+    monkeypatch.delenv("CELERY_BROKER_URL", raising=False)
+
+
+@pytest.mark.usefixtures("own_broker")
 def test_no_worker_listening_is_503_naming_the_workers(tmp_path):
     # An empty broker of its own: reachable, but no worker consumes from it.
     folder = str(tmp_path)
@@ -50,6 +57,7 @@ def test_no_worker_listening_is_503_naming_the_workers(tmp_path):
     assert body["checks"]["broker"]["status"] == "up"
 
 
+@pytest.mark.usefixtures("own_broker")
 def test_broker_down_is_503_naming_broker_and_workers():
     unreachable = Celery("down", broker="redis://127.0.0.1:1/0", set_as_current=False)
 
