@@ -32,7 +32,9 @@ class UserManager(BaseUserManager["User"]):
         user.save(using=self._db)
         return user
 
-    def create_superuser(self, username: str, email: str, password: str | None = None, **extra) -> User:
+    def create_superuser(
+        self, username: str, email: str, password: str | None = None, **extra
+    ) -> User:
         return self.create_user(username, email, password, **{**extra, "role": Role.SUPER_ADMIN})
 
     def get_by_natural_key(self, username: str) -> User:

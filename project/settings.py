@@ -147,6 +147,20 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # Bearer tokens (AuthSession) for API clients; the admin's session cookie for the browsable API.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "accounts.authentication.BearerTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "project.pagination.PagePagination",
+    "PAGE_SIZE": 50,
+    "EXCEPTION_HANDLER": "project.errors.exception_handler",
+    # Only failed logins count (accounts.throttling.LoginFailureThrottle).
+    "DEFAULT_THROTTLE_RATES": {"login_failures": ENV.login_failures_rate},
+    # Clients are told apart by REMOTE_ADDR unless proxies in front are declared: DRF's default
+    # (None) trusts a client-supplied X-Forwarded-For, which would let anyone reset the throttle.
+    "NUM_PROXIES": ENV.trusted_proxies,
 }
 if DEBUG:
     REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"].append("rest_framework.renderers.BrowsableAPIRenderer")
