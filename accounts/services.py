@@ -53,6 +53,24 @@ def user_check_role_change(
         raise PermissionDeniedError(message, errors={"role": [message]})
 
 
+def user_check_update(*, actor: User | None, user: User, data: dict[str, Any]) -> None:
+    """May `actor` apply `data` to `user` (as stored)? Admins change only plain users, and nobody
+    demotes or deactivates themselves, so the last super admin cannot lock everyone out."""
+    if actor is not None and actor.role != Role.SUPER_ADMIN and user.role in PRIVILEGED_ROLES:
+        raise PermissionDeniedError("Only a super admin can change an admin's account.")
+    if "role" in data:
+        user_check_role_change(actor=actor, role=data["role"], current_role=user.role)
+    if actor is not None and actor.pk == user.pk:
+        if data.get("role", user.role) != user.role:
+            raise ApplicationError(
+                "You cannot change your own role.", errors={"role": ["Ask another super admin."]}
+            )
+        if data.get("is_active") is False:
+            raise ApplicationError(
+                "You cannot deactivate yourself.", errors={"is_active": ["Ask another admin."]}
+            )
+
+
 def user_validate(*, user: User, password: str | None = None) -> None:
     """Field checks, uniqueness (email without regard to case) and, if given, the password.
 
@@ -126,19 +144,7 @@ def user_update(*, user: User, actor: User | None, data: dict[str, Any]) -> User
     if unknown:
         raise ApplicationError(f"Cannot update {', '.join(sorted(unknown))}.")
     current = User.objects.select_for_update().get(pk=user.pk)
-    if actor is not None and actor.role != Role.SUPER_ADMIN and current.role in PRIVILEGED_ROLES:
-        raise PermissionDeniedError("Only a super admin can change an admin's account.")
-    if "role" in data:
-        user_check_role_change(actor=actor, role=data["role"], current_role=current.role)
-    if actor is not None and actor.pk == current.pk:
-        if data.get("role", current.role) != current.role:
-            raise ApplicationError(
-                "You cannot change your own role.", errors={"role": ["Ask another super admin."]}
-            )
-        if data.get("is_active") is False:
-            raise ApplicationError(
-                "You cannot deactivate yourself.", errors={"is_active": ["Ask another admin."]}
-            )
+    user_check_update(actor=actor, user=current, data=data)
     if not data:
         return current
     deactivating = current.is_active and data.get("is_active") is False
