@@ -14,7 +14,8 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
 from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 
@@ -103,3 +104,21 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     else:
         response.data = {"message": _flatten(exc.detail)[0] if exc.detail else "", "errors": {}}
     return response
+
+
+def _is_api(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/")
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """`handler404`: JSON under /api/ (a path no view matches), Django's page elsewhere."""
+    if _is_api(request):
+        return JsonResponse({"message": "Not found.", "errors": {}}, status=404)
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """`handler500`: nothing should get here, but if it does, an API client still gets JSON."""
+    if _is_api(request):
+        return JsonResponse({"message": "Internal server error.", "errors": {}}, status=500)
+    return defaults.server_error(request)

@@ -171,5 +171,15 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
 }
 
+# --- Cache: memory of each process by default. With CACHE_URL=redis://... counters such as the
+# login-failure throttle are shared by every web process instead of counted per process.
+if ENV.cache_url:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": ENV.cache_url,
+        }
+    }
+
 # --- The task-queue port's adapter (tasks_app.queue); tests may swap in the in-memory one.
 TASK_QUEUE_BACKEND = "tasks_app.queue.celery.CeleryTaskQueue"

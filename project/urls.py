@@ -10,3 +10,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
 ]
+
+# JSON errors for /api/ paths that no view matches (used when DEBUG is off).
+handler404 = "project.errors.page_not_found"
+handler500 = "project.errors.server_error"

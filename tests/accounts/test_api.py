@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 import pytest
 from django.conf import settings
+from django.core.cache import caches
+from django.test import override_settings
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.models import AuthSession, Role, User
 from tests.factories import PASSWORD, AdminFactory, UserFactory, open_session
+from tests.support.services import redis_url, require
 
 pytestmark = pytest.mark.django_db
 
@@ -307,3 +311,30 @@ def test_admin_cannot_change_another_admin(client_for, admin):
         detail(AdminFactory()), {"email": "x@example.com"}, format="json"
     )
     assert_error(response, 403)
+
+
+@override_settings(DEBUG=False)
+def test_unknown_api_paths_are_json_404(client_for, admin):
+    assert_error(client_for(admin).get("/api/no-such-thing/"), 404)
+
+
+def test_failure_counts_live_in_the_shared_cache_when_configured(plain_user):
+    """With CACHE_URL (Redis) every web process sees the same count, not one count each."""
+    url = redis_url()
+    require("Redis", url)
+    prefix = f"test-{uuid.uuid4()}"
+    redis_cache = {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": url,
+        "KEY_PREFIX": prefix,
+    }
+    limit = int(settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["login_failures"].split("/")[0])
+    with override_settings(CACHES={"default": redis_cache}):
+        for _ in range(limit):
+            assert login(APIClient(), plain_user.username, "wrong").status_code == 401
+        key = "throttle_login_failures_127.0.0.1"
+        # A new connection, as another process would open, sees every failure.
+        other_process = caches.create_connection("default")
+        assert len(other_process.get(key)) == limit
+        assert login(APIClient(), plain_user.username).status_code == 429
+        other_process.delete(key)
