@@ -110,6 +110,14 @@ def _is_api(request: HttpRequest) -> bool:
     return request.path.startswith("/api/")
 
 
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """`handler400`: what Django refuses before DRF sees it (a body over
+    DATA_UPLOAD_MAX_MEMORY_SIZE, a disallowed host) is JSON under /api/ too."""
+    if _is_api(request):
+        return JsonResponse({"message": "Bad request.", "errors": {}}, status=400)
+    return defaults.bad_request(request, exception)
+
+
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     """`handler404`: JSON under /api/ (a path no view matches), Django's page elsewhere."""
     if _is_api(request):

@@ -11,6 +11,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
 ]
 
-# JSON errors for /api/ paths that no view matches (used when DEBUG is off).
+# JSON errors for /api/ requests that Django answers before any API view (used when DEBUG is off).
+handler400 = "project.errors.bad_request"
 handler404 = "project.errors.page_not_found"
 handler500 = "project.errors.server_error"

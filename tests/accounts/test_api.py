@@ -318,6 +318,34 @@ def test_unknown_api_paths_are_json_404(client_for, admin):
     assert_error(client_for(admin).get("/api/no-such-thing/"), 404)
 
 
+@override_settings(DEBUG=False)
+def test_a_body_over_the_upload_limit_is_a_json_400(client_for, admin):
+    body = '{"username": "' + "x" * 3_000_000 + '"}'
+    response = client_for(admin).generic("POST", USERS, body, content_type="application/json")
+    assert_error(response, 400)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"username": "a\\ud800", "email": "a@example.com", "password": "Zq9-long-password"}',
+        '{"username": NaN}',
+        b"\xff\xfe{",
+    ],
+)
+def test_surrogates_and_odd_json_are_json_400(client_for, admin, body):
+    response = client_for(admin).generic("POST", USERS, body, content_type="application/json")
+    assert_error(response, 400)
+
+
+def test_docs_and_schema_are_served():
+    client = APIClient()
+    assert client.get("/api/docs/").status_code == 200
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    assert {"/api/auth/login/", "/api/users/", "/api/users/{user_id}/"} <= set(schema["paths"])
+    assert "bearerAuth" in schema["components"]["securitySchemes"]
+
+
 def test_failure_counts_live_in_the_shared_cache_when_configured(plain_user):
     """With CACHE_URL (Redis) every web process sees the same count, not one count each."""
     url = redis_url()
