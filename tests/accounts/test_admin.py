@@ -206,3 +206,22 @@ def test_admins_see_sessions_but_only_super_admins_revoke(admin):
 
 def test_super_admin_reaches_every_admin_page(super_admin):
     assert browser(SuperAdminFactory()).get(reverse("admin:index")).status_code == 200
+
+
+def test_admin_pages_render(admin):
+    user = UserFactory()
+    open_session(user)
+    client = browser(admin)
+    assert client.get(ADD_URL).status_code == 200
+    assert client.get(reverse("admin:accounts_user_change", args=[user.pk])).status_code == 200
+    password_url = reverse("admin:auth_user_password_change", args=[user.pk])
+    assert client.get(password_url).status_code == 200
+    session = AuthSession.objects.get(user=user)
+    url = reverse("admin:accounts_authsession_change", args=[session.pk])
+    assert client.get(url).status_code == 200
+
+
+def test_admin_cannot_reset_an_admins_password(admin):
+    other = AdminFactory()
+    url = reverse("admin:auth_user_password_change", args=[other.pk])
+    assert browser(admin).get(url).status_code == 403
