@@ -15,7 +15,8 @@ from tests.factories import PERSONAS, AdminFactory, SuperAdminFactory, UserFacto
 
 @pytest.fixture(autouse=True)
 def _fresh_throttle_counts():
-    """The login-failure throttle counts in the cache; every test starts from zero."""
+    """The login-failure throttle counts in the cache; every test starts from zero. (Tests run
+    on the per-process memory cache: never point CACHE_URL at a Redis that holds anything.)"""
     cache.clear()
     yield
     cache.clear()

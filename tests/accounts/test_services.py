@@ -193,3 +193,13 @@ def test_revoked_and_expired_sessions_are_not_active():
     assert auth_session_get_active(token=expired_token) is None
     auth_session_revoke(session=session)
     assert auth_session_get_active(token=token) is None
+
+
+def test_a_duplicate_that_slips_past_validation_is_a_validation_error(monkeypatch):
+    """Two concurrent requests can both pass the uniqueness check; the database decides, and the
+    loser gets a field error instead of an IntegrityError (a 500) in a broken transaction."""
+    UserFactory(username="someone", email="ADA@example.com")
+    monkeypatch.setattr("accounts.services.user_validate", lambda **kwargs: None)
+    with pytest.raises(ValidationError):
+        create()
+    assert User.objects.count() == 1  # the surrounding transaction is still usable
