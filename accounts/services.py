@@ -2,7 +2,7 @@
 
 The seed's `CreateUserInteractor` becomes `user_create`: one transaction, Django's password
 validators, and the welcome email enqueued through the task-queue port, which publishes only after
-commit (the seed published before, so a rolled-back user could still get an email).
+commit (the seed's `send_task` went out at once, so a rolled-back user could still get an email).
 """
 
 from __future__ import annotations
