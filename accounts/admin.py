@@ -40,6 +40,12 @@ class _ServiceRulesMixin:
 
     actor: User | None = None  # set by UserAdmin.get_form: the rules depend on who is asking
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        role = self.fields.get("role")
+        if role is not None and self.actor is not None and self.actor.role != Role.SUPER_ADMIN:
+            role.choices = [(Role.USER, Role.USER.label)]  # offer only what may be granted
+
     def _post_clean(self) -> None:
         if self._errors:  # fix the fields first; the rules would repeat their complaints
             return
