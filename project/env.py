@@ -77,6 +77,9 @@ class Env(BaseSettings):
     media_root: Path = VAR_DIR / "media"
     static_root: Path = VAR_DIR / "static"
     auth_session_ttl_hours: int = Field(default=24, ge=1)
+    login_failures_rate: str = Field(default="10/min", pattern=r"^\d+/(s|sec|m|min|h|hour|d|day)$")
+    trusted_proxies: int = Field(default=0, ge=0, description="reverse proxies in front of the app")
+    cache_url: str = Field(default="", pattern=r"^(rediss?://.*)?$", description="redis://host/3")
     report_retention_days: int = Field(default=7, ge=1)
     celery: CelerySettings = Field(default_factory=CelerySettings)
     email: EmailSettings = Field(default_factory=EmailSettings)

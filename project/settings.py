@@ -153,6 +153,20 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # Bearer tokens (AuthSession) for API clients; the admin's session cookie for the browsable API.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "accounts.authentication.BearerTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "project.pagination.PagePagination",
+    "PAGE_SIZE": 50,
+    "EXCEPTION_HANDLER": "project.errors.exception_handler",
+    # Only failed logins count (accounts.throttling.LoginFailureThrottle).
+    "DEFAULT_THROTTLE_RATES": {"login_failures": ENV.login_failures_rate},
+    # Clients are told apart by REMOTE_ADDR unless proxies in front are declared: DRF's default
+    # (None) trusts a client-supplied X-Forwarded-For, which would let anyone reset the throttle.
+    "NUM_PROXIES": ENV.trusted_proxies,
 }
 if DEBUG:
     REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"].append(
@@ -164,6 +178,16 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
 }
+
+# --- Cache: memory of each process by default. With CACHE_URL=redis://... counters such as the
+# login-failure throttle are shared by every web process instead of counted per process.
+if ENV.cache_url:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": ENV.cache_url,
+        }
+    }
 
 # --- The task-queue port's adapter (tasks_app.queue); tests may swap in the in-memory one.
 TASK_QUEUE_BACKEND = "tasks_app.queue.celery.CeleryTaskQueue"

@@ -10,3 +10,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
 ]
+
+# JSON errors for /api/ requests that Django answers before any API view (used when DEBUG is off).
+handler400 = "project.errors.bad_request"
+handler404 = "project.errors.page_not_found"
+handler500 = "project.errors.server_error"

@@ -1,0 +1,298 @@
+"""Admin for users and their API sessions. Writes go through `accounts.services`.
+
+Admins (role ADMIN) manage plain users here as they can through the API; only super admins
+change admins. The role is the one editable privilege: is_staff/is_superuser follow from it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.auth import password_validation
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import UserChangeForm as DjangoUserChangeForm
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.db.models import QuerySet
+from django.forms.models import construct_instance
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import ngettext
+
+from accounts.models import AuthSession, Role, User
+from accounts.services import (
+    UPDATABLE_FIELDS,
+    auth_sessions_revoke,
+    user_check_role_change,
+    user_check_update,
+    user_create,
+    user_update,
+    user_validate,
+    users_set_active,
+)
+from project.errors import ApplicationError
+
+
+class _ServiceRulesMixin:
+    """Validate with the services' rules instead of ModelForm's own model validation, so that
+    the admin accepts exactly what `user_create`/`user_update` accept, and says why not."""
+
+    actor: User | None = None  # set by UserAdmin.get_form: the rules depend on who is asking
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        role = self.fields.get("role")
+        if role is not None and self.actor is not None and self.actor.role != Role.SUPER_ADMIN:
+            role.choices = [(Role.USER, Role.USER.label)]  # offer only what may be granted
+
+    def _post_clean(self) -> None:
+        if self._errors:  # fix the fields first; the rules would repeat their complaints
+            return
+        try:
+            self.instance = construct_instance(self, self.instance, self._service_fields)
+            self._check_rules()
+        except ApplicationError as exc:
+            self._add_errors(exc.errors or {NON_FIELD_ERRORS: [exc.message]})
+        except ValidationError as exc:
+            self._add_errors(exc.message_dict)
+
+    def _add_errors(self, errors: dict[str, list[str]]) -> None:
+        for field, messages_ in errors.items():
+            field = {"password": "password1"}.get(field, field)
+            self.add_error(field if field in self.fields else None, messages_)
+
+    def _check_rules(self) -> None:
+        raise NotImplementedError
+
+
+class UserAddForm(_ServiceRulesMixin, forms.ModelForm):
+    password1 = forms.CharField(
+        label="Password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=password_validation.password_validators_help_text_html(),
+    )
+    password2 = forms.CharField(
+        label="Password confirmation",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text="The same password again, to catch typing mistakes.",
+    )
+    _service_fields = ("username", "email", "role")
+
+    class Meta:
+        model = User
+        fields = ("username", "email", "role")
+
+    def _check_rules(self) -> None:
+        password1, password2 = (
+            self.cleaned_data.get("password1"),
+            self.cleaned_data.get("password2"),
+        )
+        if password1 and password2 and password1 != password2:
+            raise ValidationError({"password2": ["The two password fields didn't match."]})
+        user_check_role_change(actor=self.actor, role=self.instance.role)
+        self.instance.email = User.objects.normalize_email(self.instance.email)
+        user_validate(user=self.instance, password=password1)
+
+
+class UserChangeForm(_ServiceRulesMixin, DjangoUserChangeForm):
+    _service_fields = UPDATABLE_FIELDS
+
+    class Meta:
+        model = User
+        fields = ("username", "email", "password", "role", "is_active", "groups")
+
+    def _check_rules(self) -> None:
+        stored = User.objects.get(pk=self.instance.pk)
+        user_check_update(actor=self.actor, user=stored, data=self.changes())
+        user_validate(user=self.instance)
+
+    def changes(self) -> dict[str, Any]:
+        return {f: self.cleaned_data[f] for f in UPDATABLE_FIELDS if f in self.changed_data}
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    form = UserChangeForm
+    add_form = UserAddForm
+    list_display = (
+        "username",
+        "email",
+        "role",
+        "is_active",
+        "is_staff",
+        "created_at",
+        "last_login",
+    )
+    list_filter = ("role", "is_active", "created_at")
+    search_fields = ("username", "email")
+    date_hierarchy = "created_at"
+    ordering = ("-created_at",)
+    readonly_fields = ("is_staff", "is_superuser", "created_at", "last_login")
+    filter_horizontal = ("groups",)
+    fieldsets = (
+        (None, {"fields": ("username", "email", "password")}),
+        (
+            "Role and access",
+            {
+                "fields": ("role", "is_active", "is_staff", "is_superuser"),
+                "description": "Staff and superuser follow from the role and cannot be set apart.",
+            },
+        ),
+        ("Dates", {"fields": ("created_at", "last_login")}),
+        (
+            "Extra permissions",
+            {"fields": ("groups",), "classes": ("collapse",)},
+        ),
+    )
+    add_fieldsets = (
+        (
+            None,
+            {
+                "classes": ("wide",),
+                "fields": ("username", "email", "role", "password1", "password2"),
+                "description": "The new user is sent a welcome email.",
+            },
+        ),
+    )
+    actions = ("activate", "deactivate")
+
+    # Admins manage users here as they do through the API (accounts.permissions.IsAdmin);
+    # only super admins change admins, or delete anyone.
+    def has_view_permission(self, request: HttpRequest, obj: User | None = None) -> bool:
+        return request.user.is_active and request.user.is_staff
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_active and request.user.is_staff
+
+    def has_change_permission(self, request: HttpRequest, obj: User | None = None) -> bool:
+        if not (request.user.is_active and request.user.is_staff):
+            return False
+        return obj is None or request.user.is_superuser or obj.role == Role.USER
+
+    def get_form(self, request: HttpRequest, obj: User | None = None, **kwargs: Any):
+        form = super().get_form(request, obj, **kwargs)
+        return type(form.__name__, (form,), {"actor": request.user})
+
+    def save_form(self, request: HttpRequest, form: forms.ModelForm, change: bool) -> User:
+        if change:
+            return super().save_form(request, form, change)
+        # The one way users are created: validation, transaction and the welcome email.
+        data = form.cleaned_data
+        return user_create(
+            username=data["username"],
+            email=data["email"],
+            password=data["password1"],
+            role=data["role"],
+            created_by=request.user,
+        )
+
+    def save_model(self, request: HttpRequest, obj: User, form: forms.ModelForm, change: bool):
+        if change:
+            user_update(user=obj, actor=request.user, data=form.changes())
+
+    def save_related(self, request: HttpRequest, form, formsets, change: bool) -> None:
+        if change:  # the add form has no related fields, and user_create saved the user
+            super().save_related(request, form, formsets, change)
+
+    @admin.action(description="Activate selected users", permissions=["change"])
+    def activate(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        self._set_active(request, queryset, active=True)
+
+    @admin.action(
+        description="Deactivate selected users (ends their sessions)", permissions=["change"]
+    )
+    def deactivate(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        self._set_active(request, queryset, active=False)
+
+    def _set_active(self, request: HttpRequest, queryset: QuerySet[User], *, active: bool) -> None:
+        selected = queryset.count()
+        changed = users_set_active(users=queryset, active=active, actor=request.user)
+        verb = "activated" if active else "deactivated"
+        self.message_user(
+            request,
+            ngettext("%(n)d user %(verb)s.", "%(n)d users %(verb)s.", changed)
+            % {"n": changed, "verb": verb},
+            messages.SUCCESS,
+        )
+        if skipped := selected - changed:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(n)d user skipped: already %(verb)s, yourself, or an admin beyond your role.",
+                    "%(n)d users skipped: already %(verb)s, yourself, or admins beyond your role.",
+                    skipped,
+                )
+                % {"n": skipped, "verb": verb},
+                messages.WARNING,
+            )
+
+
+class ExpiredFilter(admin.SimpleListFilter):
+    title = "expired"
+    parameter_name = "expired"
+
+    def lookups(self, request, model_admin):
+        return (("yes", "Yes"), ("no", "No"))
+
+    def queryset(self, request, queryset: QuerySet[AuthSession]) -> QuerySet[AuthSession]:
+        now = timezone.now()
+        if self.value() == "yes":
+            return queryset.filter(expires_at__lte=now)
+        if self.value() == "no":
+            return queryset.filter(expires_at__gt=now)
+        return queryset
+
+
+@admin.register(AuthSession)
+class AuthSessionAdmin(admin.ModelAdmin):
+    """Read-only: sessions are opened by logging in; the one change is to revoke them."""
+
+    list_display = (
+        "user",
+        "created_at",
+        "expires_at",
+        "expired",
+        "last_used_at",
+        "ip_address",
+        "user_agent",
+    )
+    list_filter = (ExpiredFilter, "created_at")
+    list_select_related = ("user",)
+    search_fields = ("user__username", "user__email", "ip_address")
+    date_hierarchy = "created_at"
+    ordering = ("-created_at",)
+    # The token hash is never shown: it is as good as the token for anyone who can query by it.
+    fields = ("user", "created_at", "expires_at", "last_used_at", "user_agent", "ip_address")
+    readonly_fields = fields
+    actions = ("revoke",)
+
+    @admin.display(boolean=True, description="expired")
+    def expired(self, session: AuthSession) -> bool:
+        return session.is_expired()
+
+    def has_view_permission(self, request: HttpRequest, obj: AuthSession | None = None) -> bool:
+        return request.user.is_active and request.user.is_staff
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: AuthSession | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: AuthSession | None = None) -> bool:
+        return False  # revoke instead: the same deletion, named for what it means
+
+    def has_revoke_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_active and request.user.is_superuser
+
+    @admin.action(description="Revoke selected sessions (log them out)", permissions=["revoke"])
+    def revoke(self, request: HttpRequest, queryset: QuerySet[AuthSession]) -> None:
+        revoked = auth_sessions_revoke(sessions=queryset)
+        self.message_user(
+            request,
+            ngettext("%(n)d session revoked.", "%(n)d sessions revoked.", revoked) % {"n": revoked},
+            messages.SUCCESS,
+        )

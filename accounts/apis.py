@@ -1,0 +1,211 @@
+"""REST endpoints for login, logout and users. Each method parses input, calls one service or
+selector, and formats the output; errors are raised and shaped by `project.errors`.
+
+Where two operations share a URL (list and create users; read and change one user), they share
+a view class, with one method and its own serializers per operation.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth import logout
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer
+from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.models import AuthSession, Role, User
+from accounts.permissions import IsAdmin
+from accounts.selectors import UserFilters, user_get, user_list
+from accounts.services import auth_session_create, auth_session_revoke, user_create, user_update
+from accounts.throttling import LoginFailureThrottle, client_ip
+from project.errors import AuthenticationError, ErrorSerializer
+from project.pagination import PagePagination, paginated_response
+
+ERRORS = {
+    400: ErrorSerializer,
+    401: ErrorSerializer,
+    403: ErrorSerializer,
+}
+
+
+class UserOutputSerializer(serializers.Serializer):
+    """A user as every endpoint shows it (never the password hash)."""
+
+    id = serializers.UUIDField()
+    username = serializers.CharField()
+    email = serializers.EmailField()
+    role = serializers.ChoiceField(choices=Role.choices)
+    is_active = serializers.BooleanField()
+    is_staff = serializers.BooleanField(help_text="Derived from the role: ADMIN or SUPER_ADMIN.")
+    is_superuser = serializers.BooleanField(help_text="Derived from the role: SUPER_ADMIN.")
+    created_at = serializers.DateTimeField()
+    last_login = serializers.DateTimeField(allow_null=True)
+
+
+class LoginApi(APIView):
+    authentication_classes: list = []  # a stale token must not stand in the way of a new one
+    permission_classes = [AllowAny]
+    throttle_classes = [LoginFailureThrottle]
+
+    @extend_schema_serializer(component_name="LoginInput")
+    class InputSerializer(serializers.Serializer):
+        username = serializers.CharField(max_length=150)
+        password = serializers.CharField(max_length=128, trim_whitespace=False)
+
+    @extend_schema_serializer(component_name="LoginOutput")
+    class OutputSerializer(serializers.Serializer):
+        token = serializers.CharField(help_text="Shown once; send as `Authorization: Bearer`.")
+        expires_at = serializers.DateTimeField()
+
+    @extend_schema(
+        summary="Log in: exchange a username and password for a bearer token",
+        request=InputSerializer,
+        responses={
+            200: OutputSerializer,
+            400: ErrorSerializer,
+            401: ErrorSerializer,
+            429: ErrorSerializer,
+        },
+        auth=[],
+    )
+    def post(self, request: Request) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            issued = auth_session_create(
+                **serializer.validated_data,
+                user_agent=request.headers.get("user-agent", ""),
+                ip_address=client_ip(request),
+            )
+        except AuthenticationError:
+            # Not handled here, only counted: the throttle needs to know which attempts failed.
+            LoginFailureThrottle().record_failure(request, self)
+            raise
+        data = {"token": issued.token, "expires_at": issued.session.expires_at}
+        return Response(self.OutputSerializer(data).data)
+
+
+class LogoutApi(APIView):
+    @extend_schema(
+        summary="Log out: end the session of this bearer token",
+        request=None,
+        responses={204: None, 401: ErrorSerializer},
+    )
+    def post(self, request: Request) -> Response:
+        if isinstance(request.auth, AuthSession):
+            auth_session_revoke(session=request.auth)
+        else:  # logged in with the admin's session cookie (browsable API)
+            logout(request._request)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class UserMeApi(APIView):
+    @extend_schema(
+        summary="The authenticated user",
+        responses={200: UserOutputSerializer, 401: ErrorSerializer},
+    )
+    def get(self, request: Request) -> Response:
+        return Response(UserOutputSerializer(request.user).data)
+
+
+class UsersApi(APIView):
+    permission_classes = [IsAdmin]
+    pagination_class = PagePagination
+
+    @extend_schema_serializer(component_name="UserListFilter")
+    class FilterSerializer(serializers.Serializer):
+        role = serializers.ChoiceField(choices=Role.choices, required=False)
+        is_active = serializers.BooleanField(required=False, allow_null=True, default=None)
+        created_after = serializers.DateTimeField(required=False, help_text="Inclusive.")
+        created_before = serializers.DateTimeField(required=False, help_text="Exclusive.")
+        search = serializers.CharField(
+            required=False, max_length=254, help_text="Part of the username or email."
+        )
+
+    @extend_schema_serializer(component_name="UserCreateInput")
+    class CreateInputSerializer(serializers.Serializer):
+        username = serializers.CharField(max_length=150)
+        email = serializers.EmailField(max_length=254)
+        password = serializers.CharField(max_length=128, trim_whitespace=False, write_only=True)
+        role = serializers.ChoiceField(
+            choices=Role.choices,
+            default=Role.USER,
+            help_text="Only a SUPER_ADMIN can grant ADMIN or SUPER_ADMIN.",
+        )
+
+    @extend_schema(
+        summary="List users (admins)",
+        parameters=[FilterSerializer],
+        responses={200: UserOutputSerializer(many=True), 404: ErrorSerializer, **ERRORS},
+    )
+    def get(self, request: Request) -> Response:
+        filters = self.FilterSerializer(data=request.query_params.dict())
+        filters.is_valid(raise_exception=True)
+        return paginated_response(
+            queryset=user_list(filters=UserFilters(**filters.validated_data)),
+            serializer_class=UserOutputSerializer,
+            request=request,
+            view=self,
+        )
+
+    @extend_schema(
+        summary="Create a user (admins); the welcome email is sent in the background",
+        request=CreateInputSerializer,
+        responses={201: UserOutputSerializer, **ERRORS},
+    )
+    def post(self, request: Request) -> Response:
+        serializer = self.CreateInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = user_create(**serializer.validated_data, created_by=request.user)
+        return Response(UserOutputSerializer(user).data, status=status.HTTP_201_CREATED)
+
+
+USER_ID = OpenApiParameter("user_id", OpenApiTypes.UUID, OpenApiParameter.PATH)
+
+
+class UserDetailApi(APIView):
+    permission_classes = [IsAdmin]
+
+    @extend_schema_serializer(component_name="UserUpdateInput")
+    class UpdateInputSerializer(serializers.Serializer):
+        username = serializers.CharField(max_length=150, required=False)
+        email = serializers.EmailField(max_length=254, required=False)
+        role = serializers.ChoiceField(
+            choices=Role.choices,
+            required=False,
+            help_text="Only a SUPER_ADMIN can grant or revoke ADMIN and SUPER_ADMIN.",
+        )
+        is_active = serializers.BooleanField(
+            required=False, help_text="false ends every session of the user."
+        )
+
+    def _get_user(self, user_id: str) -> User:
+        user = user_get(user_id=user_id)
+        if user is None:
+            raise NotFound("No user with this id.")
+        return user
+
+    @extend_schema(
+        summary="One user (admins)",
+        parameters=[USER_ID],
+        responses={200: UserOutputSerializer, 404: ErrorSerializer, **ERRORS},
+    )
+    def get(self, request: Request, user_id: str) -> Response:
+        return Response(UserOutputSerializer(self._get_user(user_id)).data)
+
+    @extend_schema(
+        summary="Change a user (admins); deactivating ends the user's sessions",
+        parameters=[USER_ID],
+        request=UpdateInputSerializer,
+        responses={200: UserOutputSerializer, 404: ErrorSerializer, **ERRORS},
+    )
+    def patch(self, request: Request, user_id: str) -> Response:
+        user = self._get_user(user_id)
+        serializer = self.UpdateInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = user_update(user=user, actor=request.user, data=serializer.validated_data)
+        return Response(UserOutputSerializer(user).data)

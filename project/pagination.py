@@ -1,0 +1,31 @@
+"""The API's one pagination style, and a helper for `APIView`s that list."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.serializers import Serializer
+from rest_framework.views import APIView
+
+
+class PagePagination(PageNumberPagination):
+    """`?page=N&page_size=M` (at most 200); a page past the end is a 404 like DRF's."""
+
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+
+def paginated_response(
+    *,
+    queryset: QuerySet,
+    serializer_class: type[Serializer],
+    request: Request,
+    view: APIView,
+) -> Response:
+    """One page of `queryset` as `{count, next, previous, results}`."""
+    paginator = view.pagination_class()
+    page = paginator.paginate_queryset(queryset, request, view=view)
+    return paginator.get_paginated_response(serializer_class(page, many=True).data)
