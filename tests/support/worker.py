@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -110,14 +111,23 @@ class CeleryWorker:
             self.process.wait(timeout=10)
 
     def stop(self, timeout: float = 20) -> None:
-        """Warm shutdown (SIGTERM); SIGKILL the group if it has not exited within `timeout`."""
+        """Warm shutdown: SIGTERM to the main process only, as systemd's KillMode=mixed does (a
+        TERM to the pool children too makes the main process hang on the filesystem broker);
+        SIGKILL the group if it has not exited within `timeout`."""
         if not self.process or self.process.poll() is not None:
             return
-        os.killpg(self.process.pid, signal.SIGTERM)
+        self.process.terminate()
         try:
             self.process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             self.kill()
+        else:
+            self.kill_strays()
+
+    def kill_strays(self) -> None:
+        """Pool children left behind by a main process that exited."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-4000:]
