@@ -52,6 +52,13 @@ class OutboxMessageAdmin(ReadOnlyAdmin):
     search_fields = ["task_id", "task_name"]
     date_hierarchy = "created_at"
     readonly_fields = [
-        "task_id", "task_name", "args", "kwargs", "queue", "eta", "attempts", "last_error",
+        "task_id",
+        "task_name",
+        "args",
+        "kwargs",
+        "queue",
+        "eta",
+        "attempts",
+        "last_error",
         "created_at",
     ]

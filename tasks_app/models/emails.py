@@ -45,7 +45,7 @@ class EmailLog(models.Model):
         unique=True,
         default=new_message_id,
         editable=False,
-        help_text="The Message-ID header: the same on every attempt, so duplicates are recognisable.",
+        help_text="The Message-ID header, the same on every attempt: duplicates are recognisable.",
     )
     idempotency_key = models.CharField(
         max_length=200,

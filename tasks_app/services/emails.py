@@ -35,7 +35,9 @@ logger = logging.getLogger(__name__)
 
 SEND_EMAIL_TASK = "tasks_app.send_email"
 WELCOME_SUBJECT = "Welcome to Our Platform!"
-RETRY_BACKOFF_MAX = 600  # seconds; must stay below the Redis visibility timeout (see docs/emails.md)
+RETRY_BACKOFF_MAX = (
+    600  # seconds; must stay below the Redis visibility timeout (see docs/emails.md)
+)
 
 
 class EmailDeliveryError(Exception):
@@ -156,7 +158,7 @@ def email_send(*, email_log_id: int, max_attempts: int | None = None) -> EmailSe
     The attempt is claimed with a conditional UPDATE (status queued, no live lease). A row already
     sent or failed is left alone, so a redelivered or retried task does nothing. A row whose lease
     another attempt holds raises `EmailRetryLater` until that lease expires. Attempts are counted
-    in the row, so the retry budget survives redeliveries. Raises `EmailRetryLater` or `EmailFailed`.
+    in the row, so the retry budget survives redeliveries. Raises EmailRetryLater or EmailFailed.
     """
     if max_attempts is None:
         max_attempts = settings.CELERY_TASK_MAX_RETRIES + 1
@@ -203,7 +205,9 @@ def email_mark_failed(*, email_log_id: int, reason: str) -> None:
     )
 
 
-def email_send_now(*, to: str, subject: str, body_html: str, body_text: str = "") -> EmailSendResult:
+def email_send_now(
+    *, to: str, subject: str, body_html: str, body_text: str = ""
+) -> EmailSendResult:
     """Record and send one email in this process, once, no retry (`manage.py send_test_email`)."""
     validate_email(to)
     log = EmailLog.objects.create(
@@ -264,19 +268,36 @@ def _describe(exc: BaseException) -> str:
     return type(exc).__name__
 
 
+def _server_said(exc: BaseException) -> str:
+    """The full answer, for the log row only (it may quote the address)."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return "; ".join(
+            f"{address}: {code} {_text(reply)}" for address, (code, reply) in exc.recipients.items()
+        )
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return f"{exc.smtp_code} {_text(exc.smtp_error)}"
+    return str(exc) or type(exc).__name__
+
+
+def _text(reply: bytes | str) -> str:
+    return reply.decode(errors="replace") if isinstance(reply, bytes) else reply
+
+
 def _record_failure(log: EmailLog, exc: Exception, *, max_attempts: int) -> NoReturn:
     """Release or close the row, then raise the right error (without the address in its chain)."""
-    detail = f"{_describe(exc)}: {exc}"[:2000]
+    detail = f"{_describe(exc)}: {_server_said(exc)}"[:2000]
     if email_error_is_transient(exc) and log.attempts < max_attempts:
         EmailLog.objects.filter(pk=log.pk, status=EmailLog.Status.QUEUED).update(
             claimed_until=None, last_error=detail, updated_at=timezone.now()
         )
-        logger.warning("email %s attempt %s failed, will retry: %s", log.pk, log.attempts, _describe(exc))
+        logger.warning(
+            "email %s attempt %s failed, will retry: %s", log.pk, log.attempts, _describe(exc)
+        )
         raise EmailRetryLater(log.pk, _describe(exc), attempts=log.attempts) from None
     if email_error_is_transient(exc):
         reason = f"gave up after {log.attempts} attempts: {_describe(exc)}"
     else:
         reason = f"permanent failure: {_describe(exc)}"
-    email_mark_failed(email_log_id=log.pk, reason=f"{reason}; {detail}")
+    email_mark_failed(email_log_id=log.pk, reason=f"{reason}; server said: {_server_said(exc)}")
     logger.warning("email %s failed: %s", log.pk, reason)
     raise EmailFailed(log.pk, reason) from None

@@ -1,7 +1,8 @@
 """Email tasks: thin shims over tasks_app.services.emails.
 
 Only ids travel: `send_email(email_log_id)` instead of the seed's `send_email(to, subject, ...)`,
-whose shape lives on as the service `email_queue(to=..., subject=..., body_html=..., body_text=...)`.
+whose shape lives on as the service
+`email_queue(to=..., subject=..., body_html=..., body_text=...)`.
 So no address, name or body sits in the broker, the result table or Flower.
 """
 

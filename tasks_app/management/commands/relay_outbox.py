@@ -1,4 +1,4 @@
-"""`manage.py relay_outbox`: publish tasks whose publish after commit failed (the broker was down)."""
+"""`manage.py relay_outbox`: publish the tasks whose publish after commit failed (broker down)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,9 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("--loop", action="store_true", help="Run until stopped (SIGTERM/Ctrl-C).")
+        parser.add_argument(
+            "--loop", action="store_true", help="Run until stopped (SIGTERM/Ctrl-C)."
+        )
         parser.add_argument(
             "--interval", type=float, default=1.0, help="Seconds between passes (default 1)."
         )

@@ -21,7 +21,13 @@ class Command(BaseCommand):
     def handle(self, *args, address: str, **options) -> None:
         self.stdout.write(f"Backend: {settings.EMAIL_BACKEND}")
         if settings.EMAIL_BACKEND.endswith("smtp.EmailBackend"):
-            tls = "STARTTLS" if settings.EMAIL_USE_TLS else "SSL" if settings.EMAIL_USE_SSL else "none"
+            tls = (
+                "STARTTLS"
+                if settings.EMAIL_USE_TLS
+                else "SSL"
+                if settings.EMAIL_USE_SSL
+                else "none"
+            )
             login = "yes" if settings.EMAIL_HOST_USER else "no"
             self.stdout.write(
                 f"Server: {settings.EMAIL_HOST}:{settings.EMAIL_PORT} (TLS: {tls}, login: {login})"
@@ -38,5 +44,7 @@ class Command(BaseCommand):
         except ValidationError as exc:
             raise CommandError(f"{address!r} is not an email address") from exc
         except EmailDeliveryError as exc:
-            raise CommandError(f"Not sent: {exc} (see the email log for the server's answer)") from exc
+            raise CommandError(
+                f"Not sent: {exc} (see the email log for the server's answer)"
+            ) from exc
         self.stdout.write(self.style.SUCCESS(f"Sent: email {result.email_log_id} to {address}"))
