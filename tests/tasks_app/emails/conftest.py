@@ -29,7 +29,9 @@ def email_queue_name() -> str:
 
 
 @pytest.fixture(scope="module")
-def email_worker(django_db_setup, django_db_blocker, smtp, email_queue_name) -> Iterator[CeleryWorker]:
+def email_worker(
+    django_db_setup, django_db_blocker, smtp, email_queue_name
+) -> Iterator[CeleryWorker]:
     """One worker for the module, sending through `smtp`, retrying after about a second."""
     with django_db_blocker.unblock():
         worker = CeleryWorker(

@@ -105,9 +105,22 @@ class SmtpServer:
             self.certdir = Path(tempfile.mkdtemp(prefix="smtp-cert-"))
             subprocess.run(
                 [
-                    "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-                    "-keyout", str(self.certdir / "key.pem"), "-out", str(self.cert_file),
-                    "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost",
+                    "openssl",
+                    "req",
+                    "-x509",
+                    "-newkey",
+                    "rsa:2048",
+                    "-nodes",
+                    "-days",
+                    "1",
+                    "-keyout",
+                    str(self.certdir / "key.pem"),
+                    "-out",
+                    str(self.cert_file),
+                    "-subj",
+                    "/CN=localhost",
+                    "-addext",
+                    "subjectAltName=DNS:localhost",
                 ],
                 check=True,
                 capture_output=True,
@@ -133,7 +146,7 @@ class SmtpServer:
             auth_data.login.decode(),
             auth_data.password.decode(),
         ) == (SMTP_USER, SMTP_PASSWORD)
-        return AuthResult(success=ok)
+        return AuthResult(success=ok, handled=False)
 
     def start(self) -> SmtpServer:
         self.controller.start()
@@ -175,8 +188,16 @@ class RedisServer:
         self.process = subprocess.Popen(
             [
                 shutil.which("redis-server") or "/usr/bin/redis-server",
-                "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-                "--appendonly", "no", "--dir", str(self.dir),
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.dir),
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

@@ -82,11 +82,15 @@ def test_5xx_is_not_retried_and_is_recorded_failed(smtp: SmtpServer, address, re
     )
     # The failure is visible in the task history, without the address anywhere in it.
     assert "EmailFailed" in result.result and reason in result.result
-    row = " ".join(str(v) for v in TaskResult.objects.filter(task_id=log.task_id).values().get().values())
+    row = " ".join(
+        str(v) for v in TaskResult.objects.filter(task_id=log.task_id).values().get().values()
+    )
     assert address not in row
 
 
-def test_transient_failures_stop_after_the_retry_budget_and_are_recorded(smtp: SmtpServer, settings):
+def test_transient_failures_stop_after_the_retry_budget_and_are_recorded(
+    smtp: SmtpServer, settings
+):
     log = email_queue(to="alwaysfail-1@example.com", subject="Never", body_html="<p>hi</p>")
 
     log = settled(log, EmailLog.Status.FAILED, timeout=40)

@@ -56,7 +56,9 @@ def test_enqueue_at_uses_the_default_queue_and_runs_at_the_eta(celery_worker, se
     eta = timezone.now() + timedelta(seconds=2)
     with transaction.atomic():
         task_id = CeleryTaskQueue().enqueue_at("tasks_app.ping", eta)
-        assert OutboxMessage.objects.get(task_id=task_id).queue == settings.CELERY_TASK_DEFAULT_QUEUE
+        assert (
+            OutboxMessage.objects.get(task_id=task_id).queue == settings.CELERY_TASK_DEFAULT_QUEUE
+        )
 
     assert result_of(task_id).date_done >= eta
 

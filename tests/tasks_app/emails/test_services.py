@@ -53,10 +53,16 @@ def test_email_queue_records_the_email_and_enqueues_only_its_id(
     queue, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        log = email_queue(to="ada@example.com", subject="Hi", body_html="<p>Hi</p>", task_queue=queue)
+        log = email_queue(
+            to="ada@example.com", subject="Hi", body_html="<p>Hi</p>", task_queue=queue
+        )
 
     [task] = queue.published
-    assert (task.name, task.args, task.kwargs) == ("tasks_app.send_email", (), {"email_log_id": log.pk})
+    assert (task.name, task.args, task.kwargs) == (
+        "tasks_app.send_email",
+        (),
+        {"email_log_id": log.pk},
+    )
     assert log.task_id == task.task_id and log.status == EmailLog.Status.QUEUED
     assert log.message_id.startswith("<") and log.message_id.endswith("@localhost>")
 
@@ -108,7 +114,9 @@ def test_email_send_again_after_sent_does_nothing():
 
 
 def test_a_failed_or_missing_email_is_not_sent():
-    assert email_send(email_log_id=queued(status=EmailLog.Status.FAILED).pk).status == "already_failed"
+    assert (
+        email_send(email_log_id=queued(status=EmailLog.Status.FAILED).pk).status == "already_failed"
+    )
     assert email_send(email_log_id=987654).status == "missing"
     assert mail.outbox == []
 
@@ -223,18 +231,27 @@ def test_welcome_email_skips_a_missing_or_inactive_user(queue, caplog):
     inactive = User.objects.create_user("gone", "gone@example.com", "x" * 12, is_active=False)
 
     assert welcome_email_queue(user_id=str(inactive.pk), task_queue=queue) is None
-    assert welcome_email_queue(user_id="0b5e6a0e-0000-4000-8000-000000000000", task_queue=queue) is None
+    assert (
+        welcome_email_queue(user_id="0b5e6a0e-0000-4000-8000-000000000000", task_queue=queue)
+        is None
+    )
     assert welcome_email_queue(user_id="not-a-uuid", task_queue=queue) is None
 
     assert "is inactive" in caplog.text and "does not exist" in caplog.text
     assert not EmailLog.objects.exists() and queue.published == []
 
 
-def test_user_create_enqueues_the_welcome_email_by_id_only(queue, django_capture_on_commit_callbacks):
+def test_user_create_enqueues_the_welcome_email_by_id_only(
+    queue, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
-        user = user_create(username="ada", email="ada@example.com", password="x" * 12, task_queue=queue)
+        user = user_create(
+            username="ada", email="ada@example.com", password="x" * 12, task_queue=queue
+        )
         with pytest.raises(ValidationError):
-            user_create(username="ada", email="other@example.com", password="x" * 12, task_queue=queue)
+            user_create(
+                username="ada", email="other@example.com", password="x" * 12, task_queue=queue
+            )
 
     [task] = queue.published
     assert (task.name, task.kwargs) == ("tasks_app.send_welcome_email", {"user_id": str(user.pk)})
