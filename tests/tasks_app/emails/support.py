@@ -158,7 +158,7 @@ class SmtpServer:
             shutil.rmtree(self.certdir, ignore_errors=True)
 
     def worker_env(self, **extra: str) -> dict[str, str]:
-        """EMAIL_* variables for a worker (read by project/env.py) that sends through this server."""
+        """EMAIL_* variables (read by project/env.py) for a worker sending through this server."""
         env = {"EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": str(self.port), "EMAIL_TIMEOUT": "2"}
         if self.tls:  # verify the certificate for real: trust only ours, by host name
             env.update(

@@ -70,10 +70,13 @@ def test_email_queue_records_the_email_and_enqueues_only_its_id(
 def test_email_queue_in_a_rolled_back_transaction_leaves_nothing(
     queue, django_capture_on_commit_callbacks
 ):
-    with django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError):
-        with transaction.atomic():
-            email_queue(to="ada@example.com", subject="Hi", body_html="<p>Hi</p>", task_queue=queue)
-            raise RuntimeError
+    with (
+        django_capture_on_commit_callbacks(execute=True),
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        email_queue(to="ada@example.com", subject="Hi", body_html="<p>Hi</p>", task_queue=queue)
+        raise RuntimeError
 
     assert queue.published == [] and not EmailLog.objects.exists()
 
