@@ -195,6 +195,35 @@ def email_send(*, email_log_id: int, max_attempts: int | None = None) -> EmailSe
     return EmailSendResult(log.pk, "sent", log.attempts)
 
 
+def emails_requeue_stale(
+    *, older_than: timedelta, limit: int = 1000, task_queue: TaskQueue | None = None
+) -> int:
+    """Enqueue `send_email` again for rows still queued, unclaimed and untouched for `older_than`.
+
+    The row, not the broker, is the record of what must be sent. Redis can lose a message: a
+    worker pops it (BRPOP) before recording it as unacknowledged, so a SIGKILL in between loses
+    it, and a Redis restarted without persistence loses all. Safe because `email_send` is
+    idempotent; `older_than` must exceed the longest retry back-off (RETRY_BACKOFF_MAX) plus the
+    usual queue wait, or busy rows get a second (harmless, wasted) message.
+    """
+    task_queue = task_queue or get_task_queue()
+    now = timezone.now()
+    stale = (
+        EmailLog.objects.filter(status=EmailLog.Status.QUEUED, updated_at__lt=now - older_than)
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+        .order_by("id")
+        .values_list("pk", flat=True)[:limit]
+    )
+    ids = list(stale)
+    with transaction.atomic():
+        for pk in ids:
+            task_id = task_queue.enqueue(SEND_EMAIL_TASK, email_log_id=pk)
+            EmailLog.objects.filter(pk=pk).update(task_id=task_id, updated_at=now)
+    if ids:
+        logger.warning("requeued %s stale emails (first id %s)", len(ids), ids[0])
+    return len(ids)
+
+
 def email_mark_failed(*, email_log_id: int, reason: str) -> None:
     """Record a failure decided outside `email_send` (e.g. the task ran out of time for good)."""
     EmailLog.objects.filter(pk=email_log_id, status=EmailLog.Status.QUEUED).update(

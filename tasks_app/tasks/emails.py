@@ -8,12 +8,15 @@ So no address, name or body sits in the broker, the result table or Flower.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from celery import shared_task
 from django.conf import settings
 
 from tasks_app.services.emails import (
     EmailRetryLater,
     email_send,
+    emails_requeue_stale,
     retry_countdown,
     send_soft_time_limit,
     send_time_limit,
@@ -62,3 +65,10 @@ def send_welcome_email(user_id: str) -> dict:
     if log is None:
         return {"status": "skipped", "user_id": user_id}
     return {"status": "queued", "email_log_id": log.pk, "user_id": user_id}
+
+
+@shared_task(name="tasks_app.requeue_stale_emails", time_limit=120)
+def requeue_stale_emails(older_than_seconds: int = 900) -> dict:
+    """For a beat schedule: send again what the broker lost (see `emails_requeue_stale`)."""
+    count = emails_requeue_stale(older_than=timedelta(seconds=older_than_seconds))
+    return {"requeued": count}

@@ -26,6 +26,7 @@ from tasks_app.services.emails import (
     email_error_is_transient,
     email_queue,
     email_send,
+    emails_requeue_stale,
     retry_countdown,
     welcome_email_queue,
 )
@@ -201,6 +202,26 @@ def test_a_permanent_failure_marks_the_row_failed_at_once(monkeypatch):
     assert info.value.__cause__ is None and info.value.__suppress_context__  # no address in chain
     assert log.status == EmailLog.Status.FAILED and log.attempts == 1
     assert "ada@example.com: 550 no" in log.last_error
+
+
+def test_stale_queued_emails_are_requeued_and_nothing_else(
+    queue, django_capture_on_commit_callbacks
+):
+    old = timezone.now() - timedelta(hours=1)
+    stale = queued()
+    busy = queued(claimed_until=timezone.now() + timedelta(seconds=30))
+    done = queued(status=EmailLog.Status.SENT)
+    fresh = queued()
+    EmailLog.objects.exclude(pk=fresh.pk).update(updated_at=old)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        count = emails_requeue_stale(older_than=timedelta(minutes=15), task_queue=queue)
+
+    assert count == 1 and [t.kwargs for t in queue.published] == [{"email_log_id": stale.pk}]
+    assert EmailLog.objects.get(pk=stale.pk).task_id == queue.published[0].task_id
+    assert {busy.pk, done.pk, fresh.pk}.isdisjoint(
+        {t.kwargs["email_log_id"] for t in queue.published}
+    )
 
 
 def test_retry_countdown_grows_exponentially_with_jitter_and_a_cap():
