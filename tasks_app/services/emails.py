@@ -41,21 +41,27 @@ RETRY_BACKOFF_MAX = (
 
 
 class EmailDeliveryError(Exception):
-    """An attempt did not deliver. The message names the row and the cause, never the address."""
+    """An attempt did not deliver. The message names the row and the cause, never the address.
 
-    def __init__(self, email_log_id: int, reason: str) -> None:
-        super().__init__(f"email {email_log_id}: {reason}")
+    All state is in `args`, so the exception pickles (the prefork pool sends it to its parent).
+    """
+
+    def __init__(self, email_log_id: int, reason: str, *extra: object) -> None:
+        super().__init__(email_log_id, reason, *extra)
         self.email_log_id = email_log_id
         self.reason = reason
+
+    def __str__(self) -> str:
+        return f"email {self.email_log_id}: {self.reason}"
 
 
 class EmailRetryLater(EmailDeliveryError):
     """Transient: try again later (after `retry_after` seconds when it is known)."""
 
     def __init__(
-        self, email_log_id: int, reason: str, *, attempts: int, retry_after: float | None = None
+        self, email_log_id: int, reason: str, attempts: int, retry_after: float | None = None
     ) -> None:
-        super().__init__(email_log_id, reason)
+        super().__init__(email_log_id, reason, attempts, retry_after)
         self.attempts = attempts
         self.retry_after = retry_after
 
