@@ -228,7 +228,8 @@ def publisher_app(broker_url: str) -> Celery:
     keeps the settings' broker)."""
     app = Celery(f"publisher-{broker_url}", set_as_current=False)
     app.config_from_object("django.conf:settings", namespace="CELERY")
-    app.conf.broker_url = broker_url
+    # Not broker_url: Celery lets the CELERY_BROKER_URL variable win over it; these two it doesn't.
+    app.conf.broker_read_url = app.conf.broker_write_url = broker_url
     app.conf.broker_transport_options = {}
     return app
 
@@ -239,7 +240,7 @@ class BrokerWorker(CeleryWorker):
     def __init__(self, app: Celery, **options) -> None:
         super().__init__(**options)
         self.app = app
-        self.env.setdefault("CELERY_BROKER_URL", app.conf.broker_url)
+        self.env.setdefault("CELERY_BROKER_URL", app.conf.broker_write_url)
 
     def wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
