@@ -62,7 +62,7 @@ def test_no_email_is_lost_or_duplicated_when_a_worker_is_killed_mid_batch(
     app = publisher_app(url)
     settings.CELERY_TASK_DEFAULT_QUEUE = queue = f"emails-kill-{uuid.uuid4().hex[:8]}"
     env = smtp.worker_env(
-        EMAIL_TIMEOUT="1",  # keeps the claim lease of an interrupted send short (7 s)
+        EMAIL_TIMEOUT="1",  # keeps the claim lease of an interrupted send short (13 s)
         CELERY_TASK_DEFAULT_QUEUE=queue,
         CELERY_BROKER_VISIBILITY_TIMEOUT="10",  # redeliver the killed worker's messages after 10 s
         CELERY_TASK_DEFAULT_RETRY_DELAY="1",

@@ -5,6 +5,7 @@ fails (broker down) leaves an outbox row that the relay publishes later."""
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -12,8 +13,9 @@ from django.db import transaction
 from django.utils import timezone
 from django_celery_results.models import TaskResult
 
-from tasks_app.models import OutboxMessage
+from tasks_app.models import EmailLog, OutboxMessage
 from tasks_app.queue.celery import CeleryTaskQueue
+from tasks_app.services.emails import email_queue
 from tests.support.polling import wait_for
 from tests.tasks_app.emails.support import free_port, publisher_app
 
@@ -76,3 +78,13 @@ def test_a_failed_publish_is_kept_and_relayed_later(celery_worker):
 
     assert result_of(task_id).task_name == "tasks_app.ping"
     assert not OutboxMessage.objects.exists()
+
+
+def test_without_email_host_the_worker_writes_mail_to_files(celery_worker, settings):
+    # The session worker runs with the embedded default: no EMAIL_HOST, file backend under var/.
+    log = email_queue(to="files@example.com", subject="On disk", body_html="<p>hello</p>")
+
+    wait_for(lambda: EmailLog.objects.filter(pk=log.pk, status="sent").exists(), what="the send")
+    folder = Path(settings.EMAIL_FILE_PATH)
+    [path] = [p for p in folder.glob("*.log") if log.message_id in p.read_text(errors="replace")]
+    assert "Subject: On disk" in path.read_text() and "<p>hello</p>" in path.read_text()
