@@ -20,7 +20,8 @@ from typing import NoReturn
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail.backends.base import BaseEmailBackend
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
@@ -186,9 +187,15 @@ def email_send(*, email_log_id: int, max_attempts: int | None = None) -> EmailSe
         raise EmailRetryLater(
             log.pk, "another attempt holds the lease", attempts=log.attempts, retry_after=wait
         )
+    # The connection is opened here, so that "sent" is recorded as soon as the server accepts the
+    # message and before QUIT: the window in which a dying worker leaves a delivered email
+    # marked queued (and a redelivery sends it again) is one UPDATE, not an extra round trip.
+    connection = get_connection(fail_silently=False)
     try:
-        _message(log).send()
+        connection.open()
+        connection.send_messages([_message(log, connection)])
     except Exception as exc:
+        _close_quietly(connection)
         _record_failure(log, exc, max_attempts=max_attempts)
     EmailLog.objects.filter(pk=log.pk, status=EmailLog.Status.QUEUED).update(
         status=EmailLog.Status.SENT,
@@ -197,8 +204,17 @@ def email_send(*, email_log_id: int, max_attempts: int | None = None) -> EmailSe
         last_error="",
         updated_at=timezone.now(),
     )
+    _close_quietly(connection)
     logger.info("email %s sent (attempt %s)", log.pk, log.attempts)
     return EmailSendResult(log.pk, "sent", log.attempts)
+
+
+def _close_quietly(connection: BaseEmailBackend) -> None:
+    """QUIT after the outcome is decided: a failing QUIT changes nothing about the message."""
+    try:
+        connection.close()
+    except Exception:
+        logger.debug("closing the mail connection failed", exc_info=True)
 
 
 def emails_requeue_stale(
@@ -279,7 +295,7 @@ def welcome_email_queue(*, user_id: str, task_queue: TaskQueue | None = None) ->
     )
 
 
-def _message(log: EmailLog) -> EmailMultiAlternatives:
+def _message(log: EmailLog, connection: BaseEmailBackend) -> EmailMultiAlternatives:
     text = log.body_text or unescape(strip_tags(log.body_html))
     message = EmailMultiAlternatives(
         subject=log.subject,
@@ -287,6 +303,7 @@ def _message(log: EmailLog) -> EmailMultiAlternatives:
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[log.recipient],
         headers={"Message-ID": log.message_id},
+        connection=connection,
     )
     if log.body_html:
         message.attach_alternative(log.body_html, "text/html")
