@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 
 
@@ -14,8 +15,10 @@ class OutboxMessage(models.Model):
 
     task_id = models.CharField(max_length=36, unique=True, help_text="The id given to the caller.")
     task_name = models.CharField(max_length=200)
-    args = models.JSONField(default=list, blank=True)
-    kwargs = models.JSONField(default=dict, blank=True)
+    # Task arguments are JSON primitives; Django's encoder also turns a stray UUID or datetime into
+    # the string a task would get anyway.
+    args = models.JSONField(default=list, blank=True, encoder=DjangoJSONEncoder)
+    kwargs = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
     queue = models.CharField(max_length=200)
     eta = models.DateTimeField(
         null=True, blank=True, help_text="Run not before (a countdown is stored as its deadline)."
