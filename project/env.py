@@ -38,6 +38,8 @@ class CelerySettings(BaseSettings):
     task_default_retry_delay: int = Field(default=60, ge=0)
     task_max_retries: int = Field(default=3, ge=0)
     worker_concurrency: int = Field(default=4, ge=1)
+    # Redis only: an unacknowledged message goes back to the queue after this many seconds.
+    broker_visibility_timeout: int = Field(default=3600, ge=1)
 
     @field_validator("broker_url")
     @classmethod

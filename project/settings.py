@@ -127,6 +127,16 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
         "polling_interval": 0.05,
     }
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # Redis redelivers a message a worker took but never acknowledged (it was killed) once the
+    # visibility timeout passes; it must exceed the longest countdown/ETA, or those run twice.
+    # The sweep for such messages runs every few seconds instead of kombu's 100 s default.
+    # https://docs.celeryq.dev/en/stable/getting-started/backends-and-brokers/redis.html#visibility-timeout
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": ENV.celery.broker_visibility_timeout,
+        "unacked_restore_interval": max(1, min(10, ENV.celery.broker_visibility_timeout // 4)),
+        "unacked_restore_throttle": 1,
+    }
 CELERY_RESULT_BACKEND = ENV.celery.result_backend
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"

@@ -7,3 +7,7 @@ one is a migration, not a refactor.
 from tasks_app.tasks.diagnostics import ping
 
 __all__ = ["ping"]
+from tasks_app.tasks.emails import requeue_stale_emails, send_email, send_welcome_email
+from tasks_app.tasks.outbox import relay_outbox
+
+__all__ += ["relay_outbox", "requeue_stale_emails", "send_email", "send_welcome_email"]

@@ -1,0 +1,179 @@
+"""2,000 emails through the real pipeline vs 2,000 no-op tasks on the same worker.
+
+    DATABASE_URL=postgres://root@127.0.0.1:5432/wt_emails \\
+    CELERY_BROKER_URL=redis://127.0.0.1:6379/3 .venv/bin/python bench/emails.py --count 2000
+
+Pipeline per email: `email_queue` (EmailLog row + outbox row + publish after commit + outbox
+delete) -> Redis -> worker: claim (conditional UPDATE), SMTP to a local aiosmtpd, mark sent, result
+row in django-celery-results. The no-op is `tasks_app.ping` (its result stored the same way).
+The worker runs at the default concurrency (CELERY_WORKER_CONCURRENCY). Each run first enqueues
+all tasks while the worker does not consume their queue (enqueue rate alone), then tells it to
+consume and times the drain until the last result / sent row (the worker's rate alone).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(BASE_DIR))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from aiosmtpd.controller import Controller  # noqa: E402
+from django.conf import settings  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
+from django_celery_results.models import TaskResult  # noqa: E402
+
+from project.celery import app  # noqa: E402
+from tasks_app.models import EmailLog  # noqa: E402
+from tasks_app.services.emails import email_queue  # noqa: E402
+
+
+class Counting:
+    def __init__(self) -> None:
+        self.count = 0
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server, session, envelope):
+        with self.lock:
+            self.count += 1
+        return "250 OK"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait(condition, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def start_worker(smtp_port: int) -> tuple[subprocess.Popen, str]:
+    name = f"bench-{uuid.uuid4().hex[:6]}@%h"
+    env = dict(
+        os.environ,
+        EMAIL_HOST="127.0.0.1",
+        EMAIL_PORT=str(smtp_port),
+    )
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "project",
+            "worker",
+            "--pool=prefork",
+            f"--queues=bench-idle-{name[6:12]}",
+            f"--hostname={name}",
+            "--loglevel=WARNING",
+            "--without-gossip",
+            "--without-mingle",
+        ],
+        cwd=BASE_DIR,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    hostname = name.replace("%h", os.uname().nodename)
+    wait(lambda: app.control.ping(destination=[hostname], timeout=0.5), 60, "the worker")
+    return process, hostname
+
+
+def drain(hostname: str, queue: str, done, count: int) -> float:
+    """Let the worker consume `queue`; seconds until `done()` reaches `count`."""
+    started = time.perf_counter()
+    app.control.add_consumer(queue, destination=[hostname], reply=True)
+    wait(lambda: done() >= count, 600, f"{count} tasks on {queue}")
+    elapsed = time.perf_counter() - started
+    app.control.cancel_consumer(queue, destination=[hostname], reply=True)
+    return elapsed
+
+
+def run_noop(hostname: str, count: int) -> tuple[float, float]:
+    queue = f"bench-noop-{uuid.uuid4().hex[:6]}"
+    started = time.perf_counter()
+    ids = [app.send_task("tasks_app.ping", queue=queue).id for _ in range(count)]
+    enqueued = time.perf_counter() - started
+    done = TaskResult.objects.filter(task_id__in=ids, status="SUCCESS")
+    return enqueued, drain(hostname, queue, done.count, count)
+
+
+def run_emails(hostname: str, count: int, smtp: Counting) -> tuple[float, float]:
+    settings.CELERY_TASK_DEFAULT_QUEUE = queue = f"bench-email-{uuid.uuid4().hex[:6]}"
+    started = time.perf_counter()
+    ids = [
+        email_queue(
+            to=f"bench-{i}@example.com", subject=f"bench {i}", body_html=f"<p>Hello {i}</p>"
+        ).pk
+        for i in range(count)
+    ]
+    enqueued = time.perf_counter() - started
+    sent = EmailLog.objects.filter(pk__in=ids, status=EmailLog.Status.SENT)
+    drained = drain(hostname, queue, lambda: min(sent.count(), smtp.count), count)
+    assert smtp.count == count, f"the SMTP server got {smtp.count} messages for {count} emails"
+    return enqueued, drained
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=2000)
+    args = parser.parse_args()
+    if connection.vendor != "postgresql" or not settings.CELERY_BROKER_URL.startswith("redis"):
+        raise SystemExit("run it on Postgres and Redis (DATABASE_URL, CELERY_BROKER_URL)")
+    call_command("migrate", verbosity=0)
+    EmailLog.objects.filter(subject__startswith="bench ").delete()
+
+    logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every command
+    smtp = Counting()
+    controller = Controller(smtp, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    worker, hostname = start_worker(controller.port)
+    try:
+        run_noop(hostname, 50)  # warm up the pool's processes and connections
+        noop = run_noop(hostname, args.count)
+        emails = run_emails(hostname, args.count, smtp)
+    finally:
+        worker.terminate()
+        worker.wait(timeout=60)
+        controller.stop()
+
+    n = args.count
+    load = os.getloadavg()[0]
+    print(
+        f"\n{n} tasks; worker concurrency {settings.CELERY_WORKER_CONCURRENCY} (prefork); "
+        f"{os.cpu_count()} CPUs, load average {load:.1f}\n"
+    )
+    print("| workload | enqueue s | enqueued /s | worker drain s | worker tasks /s |")
+    print("|---|---|---|---|---|")
+    for label, (enqueued, drained) in [
+        ("no-op task (`tasks_app.ping`, `send_task`)", noop),
+        ("email to aiosmtpd (`email_queue` -> `tasks_app.send_email`)", emails),
+    ]:
+        print(
+            f"| {label} | {enqueued:.2f} | {n / enqueued:.0f} | {drained:.2f} | {n / drained:.0f} |"
+        )
+
+
+if __name__ == "__main__":
+    main()

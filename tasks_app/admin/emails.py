@@ -1,0 +1,64 @@
+"""Admin pages for the email log and the outbox: read-only records of what was sent and queued."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from tasks_app.models import EmailLog, OutboxMessage
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows written by the pipeline only: people look, they do not add, edit or delete."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+@admin.register(EmailLog)
+class EmailLogAdmin(ReadOnlyAdmin):
+    list_display = ["id", "recipient", "subject", "status", "attempts", "created_at", "sent_at"]
+    list_filter = ["status", "created_at", "sent_at"]
+    search_fields = ["recipient", "subject", "message_id", "task_id", "idempotency_key"]
+    date_hierarchy = "created_at"
+    list_per_page = 50
+    show_full_result_count = False  # no COUNT(*) over a large log on every page
+    fieldsets = [
+        (None, {"fields": ["recipient", "subject", "status", "attempts", "last_error"]}),
+        ("Delivery", {"fields": ["task_id", "message_id", "idempotency_key", "claimed_until"]}),
+        ("Dates", {"fields": ["created_at", "sent_at", "updated_at"]}),
+        ("Content", {"classes": ["collapse"], "fields": ["body_text", "body_html"]}),
+    ]
+    readonly_fields = [field for _, options in fieldsets for field in options["fields"]]
+
+    def get_queryset(self, request: HttpRequest):
+        # The list never shows the bodies: don't load them for 50 rows.
+        return super().get_queryset(request).defer("body_text", "body_html")
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(ReadOnlyAdmin):
+    """Tasks committed but not yet handed to the broker: a non-empty list means the broker is (or
+    was) down and the relay has not caught up."""
+
+    list_display = ["id", "task_name", "task_id", "queue", "attempts", "created_at"]
+    list_filter = ["task_name", "queue"]
+    search_fields = ["task_id", "task_name"]
+    date_hierarchy = "created_at"
+    readonly_fields = [
+        "task_id",
+        "task_name",
+        "args",
+        "kwargs",
+        "queue",
+        "eta",
+        "attempts",
+        "last_error",
+        "created_at",
+    ]
