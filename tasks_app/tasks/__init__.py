@@ -5,5 +5,7 @@ one is a migration, not a refactor.
 """
 
 from tasks_app.tasks.diagnostics import ping
+from tasks_app.tasks.reports import expire_reports, fail_stale_reports, generate_user_report
 
 __all__ = ["ping"]
+__all__ += ["expire_reports", "fail_stale_reports", "generate_user_report"]
