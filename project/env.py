@@ -78,7 +78,7 @@ class Env(BaseSettings):
     static_root: Path = VAR_DIR / "static"
     auth_session_ttl_hours: int = Field(default=24, ge=1)
     report_retention_days: int = Field(default=7, ge=1)
-    # Report export (tasks_app.generate_user_report): the seed's 300 s hard limit, a soft one before it.
+    # Report export (tasks_app.generate_user_report): the seed's 300 s hard limit, a soft one first.
     report_soft_time_limit: float = Field(default=270, gt=0)
     report_time_limit: float = Field(default=300, gt=0)
     report_progress_every: int = Field(default=5000, ge=100)

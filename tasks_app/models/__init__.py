@@ -1,3 +1,3 @@
 """Models of the background-task app, one module per concern."""
 
-from tasks_app.models.reports import UserReport  # noqa: E402,F401
+from tasks_app.models.reports import UserReport  # noqa: F401

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 
 class UserReport(models.Model):
-    """A requested CSV export of users. The file lives in storage; the task result only points here."""
+    """A requested CSV export of users. The file lives in storage; the task result points here."""
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -41,7 +41,12 @@ class UserReport(models.Model):
         default=0, help_text="Rows written so far; saved every few thousand rows."
     )
     total_rows = models.PositiveBigIntegerField(
-        null=True, blank=True, help_text="Rows matching the filters when the export started."
+        null=True,
+        blank=True,
+        help_text=(
+            "Rows expected, for the percentage: an exact count, or the planner's estimate on "
+            "Postgres; the exact row count once completed."
+        ),
     )
     row_count = models.PositiveBigIntegerField(
         null=True, blank=True, help_text="Data rows in the finished file (header excluded)."

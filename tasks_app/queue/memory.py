@@ -30,7 +30,9 @@ class InMemoryTaskQueue(TaskQueue):
     published: list[QueuedTask] = field(default_factory=list)
 
     def enqueue(self, task_name, *args, countdown=None, queue=None, **kwargs: Any) -> str:
-        return self._record(QueuedTask(str(uuid.uuid4()), task_name, args, kwargs, queue, countdown))
+        return self._record(
+            QueuedTask(str(uuid.uuid4()), task_name, args, kwargs, queue, countdown)
+        )
 
     def enqueue_at(self, task_name, eta, *args, queue=None, **kwargs: Any) -> str:
         return self._record(QueuedTask(str(uuid.uuid4()), task_name, args, kwargs, queue, eta=eta))

@@ -38,8 +38,9 @@ def generate_user_report(self, report_id: str) -> dict[str, Any]:
         report_fail(
             report_id=report_id,
             error=(
-                f"Stopped by the time limit: the export ran longer than {self.soft_time_limit:g} s "
-                "and its partial file was deleted. Narrow the filters or raise REPORT_SOFT_TIME_LIMIT."
+                f"Stopped by the time limit: the export ran longer than {self.soft_time_limit:g} s"
+                " and its partial file was deleted. Narrow the filters or raise"
+                " REPORT_SOFT_TIME_LIMIT."
             ),
         )
         raise
