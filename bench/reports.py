@@ -4,15 +4,15 @@
 
 Creates the database if needed, migrates it, seeds users with one INSERT ... SELECT generate_series
 (90% active), and exports the active ones (the seed's `is_active` filter) three ways, each in a
-fresh child process whose peak RSS is read from wait4():
+fresh child process run under GNU time (`/usr/bin/time -f %M`, its peak RSS):
 
 - psql   : `psql -c "\\copy (<the project's SELECT>) TO file WITH (FORMAT csv, HEADER)"`: floor
 - project: `report_generate()`, the service behind tasks_app.generate_user_report, end to end
            (claim, estimate, COPY to a temp file, progress, save to storage, complete)
 - seed  : the seed's approach: every row fetched into a list, the CSV built in a StringIO
 
-Times are medians of --repeat runs, measured inside the child around the export only (for psql,
-the wall time of the whole psql process, start-up included, which favours the others).
+Times are medians of --repeat interleaved rounds, measured inside the child around the export only
+(for psql, the wall time of the whole psql process, start-up included, which favours the others).
 """
 
 from __future__ import annotations
@@ -32,12 +32,13 @@ from urllib.parse import urlsplit
 BASE_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_URL = "postgres://root@127.0.0.1:5432/wt_reports_bench"
 FILTERS = {"is_active": True}
+VARIANTS = ("psql", "project", "seed")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="100000,1000000", help="user counts to seed")
-    parser.add_argument("--repeat", type=int, default=3, help="runs per variant and size")
+    parser.add_argument("--repeat", type=int, default=5, help="runs per variant and size")
     args = parser.parse_args()
 
     url = os.environ.setdefault("DATABASE_URL", DEFAULT_URL)
@@ -68,17 +69,20 @@ def main() -> None:
     try:
         for size in (int(s) for s in args.sizes.split(",")):
             _seed(connection, size)
-            for variant in ("psql", "project", "seed"):
-                runs = [_run(variant, url, literal_sql, work) for _ in range(args.repeat)]
-                rows = {r["rows"] for r in runs}
+            runs: dict[str, list[dict]] = {v: [] for v in VARIANTS}
+            for _ in range(args.repeat):  # interleaved, so a noisy moment hits every variant
+                for variant in VARIANTS:
+                    runs[variant].append(_run(variant, url, literal_sql, work))
+            for variant in VARIANTS:
+                rows = {r["rows"] for r in runs[variant]}
                 assert len(rows) == 1, f"{variant} exported different row counts: {rows}"
                 results.append(
                     {
                         "users": size,
                         "variant": variant,
                         "rows": rows.pop(),
-                        "seconds": statistics.median(r["seconds"] for r in runs),
-                        "rss_mb": max(r["rss_mb"] for r in runs),
+                        "seconds": statistics.median(r["seconds"] for r in runs[variant]),
+                        "rss_mb": max(r["rss_mb"] for r in runs[variant]),
                     }
                 )
                 print(json.dumps(results[-1]), file=sys.stderr)
@@ -123,8 +127,10 @@ def _seed(connection, size: int) -> None:
 
 
 def _run(variant: str, url: str, literal_sql: str, work: Path) -> dict:
+    """One export in a fresh process, under GNU time: its %M is the peak RSS of that process alone
+    (wait4() from this big parent would report the RSS the child inherited at fork)."""
     out = work / f"{variant}.csv"
-    env = dict(os.environ)
+    stats = work / "time.txt"
     if variant == "psql":
         command = [
             "psql",
@@ -134,20 +140,17 @@ def _run(variant: str, url: str, literal_sql: str, work: Path) -> dict:
         ]
     else:
         command = [sys.executable, __file__, "--child", variant]
-    started = time.perf_counter()
-    process = subprocess.Popen(command, cwd=BASE_DIR, env=env, stdout=subprocess.PIPE, text=True)
-    stdout = process.stdout.read()
-    _, status, usage = os.wait4(process.pid, 0)
-    wall = time.perf_counter() - started
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode != 0:
-        raise RuntimeError(f"{variant} failed with {process.returncode}")
+    timed = ["/usr/bin/time", "-f", "%M %e", "-o", str(stats), *command]
+    completed = subprocess.run(timed, cwd=BASE_DIR, capture_output=True, text=True)
+    if completed.returncode != 0:
+        raise RuntimeError(f"{variant} failed: {completed.stderr[-2000:]}")
+    peak_kb, wall = stats.read_text().split()
     if variant == "psql":
-        measured = {"seconds": wall, "rows": _data_lines(out)}
+        measured = {"seconds": float(wall), "rows": _data_lines(out)}
         out.unlink()
     else:
-        measured = json.loads(stdout.strip().splitlines()[-1])
-    return {**measured, "rss_mb": usage.ru_maxrss / 1024}
+        measured = json.loads(completed.stdout.strip().splitlines()[-1])
+    return {**measured, "rss_mb": int(peak_kb) / 1024}
 
 
 def _data_lines(path: Path) -> int:
