@@ -35,10 +35,12 @@ def generate_user_report(self, report_id: str) -> dict[str, Any]:
     try:
         return report_generate(report_id=report_id)
     except SoftTimeLimitExceeded:
+        # The limit in force is the one in the message (the sender's settings), else the task's.
+        soft_limit = (self.request.timelimit or (None, None))[1] or self.soft_time_limit
         report_fail(
             report_id=report_id,
             error=(
-                f"Stopped by the time limit: the export ran longer than {self.soft_time_limit:g} s"
+                f"Stopped by the time limit: the export ran longer than {soft_limit:g} s"
                 " and its partial file was deleted. Narrow the filters or raise"
                 " REPORT_SOFT_TIME_LIMIT."
             ),

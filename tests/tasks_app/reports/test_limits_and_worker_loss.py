@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import connection
 from django_celery_results.models import TaskResult
 
+from project.celery import app as celery_app
 from tasks_app.models import UserReport
 from tasks_app.queue import get_task_queue
 from tasks_app.services.reports import (
@@ -59,10 +60,18 @@ def _files_of(report: UserReport) -> list[Path]:
 
 
 def test_soft_time_limit_fails_the_report_and_leaves_no_file(start_worker, lock_users):
+    # Celery copies the sender's task limits into the message, where they win over the worker's;
+    # web and worker read the same settings, so here both sides get the short limits.
     start_worker(queues=QUEUE, REPORT_SOFT_TIME_LIMIT="1", REPORT_TIME_LIMIT="5")
     report = report_create(requested_by=None, filters={})
     lock_users()
-    task_id = get_task_queue().enqueue(REPORT_TASK, report_id=str(report.pk), queue=QUEUE)
+    task_id = celery_app.send_task(
+        REPORT_TASK,
+        kwargs={"report_id": str(report.pk)},
+        queue=QUEUE,
+        soft_time_limit=1,
+        time_limit=5,
+    ).id
 
     wait_finished(report, timeout=30)
 
