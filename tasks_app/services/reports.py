@@ -195,19 +195,21 @@ def report_generate(
         with tmp.open("rb") as content:
             name = f"users-{started:%Y%m%d-%H%M%S}-{str(report.pk)[:8]}.csv"
             report.file.save(name, _LocalFile(content, path=tmp), save=False)
+        finished = timezone.now()
+        completed = UserReport.objects.filter(pk=report.pk, status=Status.RUNNING).update(
+            status=Status.COMPLETED,
+            file=report.file.name,
+            rows_written=rows,
+            total_rows=rows,
+            row_count=rows,
+            finished_at=finished,
+        )
     except BaseException as exc:
         tmp.unlink(missing_ok=True)
+        if report.file:  # saved just before the interruption
+            report.file.delete(save=False)
         report_fail(report_id=report.pk, error=f"{type(exc).__name__}: {exc}"[:2000])
         raise
-    finished = timezone.now()
-    completed = UserReport.objects.filter(pk=report.pk, status=Status.RUNNING).update(
-        status=Status.COMPLETED,
-        file=report.file.name,
-        rows_written=rows,
-        total_rows=rows,
-        row_count=rows,
-        finished_at=finished,
-    )
     if not completed:  # a stale sweep failed it meanwhile: do not leave an orphan file
         report.file.delete(save=False)
         return {"status": "skipped", "report_id": str(report.pk), "report_status": "failed"}
