@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
@@ -27,24 +29,47 @@ CHANGELIST_FILTERS = {
     "created_at__lt": "created_before",
 }
 CHANGELIST_BOOKKEEPING = {"o", "p", "all", "_changelist_filters", "e"}
+HIERARCHY = ("year", "month", "day")
 
 
 def report_filters_from_changelist(params: dict[str, str]) -> dict[str, str]:
-    """Translate the user changelist's query string into report filters (ValidationError if not)."""
-    unsupported = sorted(set(params) - set(CHANGELIST_FILTERS) - CHANGELIST_BOOKKEEPING)
+    """Translate the user changelist's query string into report filters (ValidationError if not).
+
+    The date hierarchy (`created_at__year/__month/__day`) becomes a created_after/before range.
+    """
     if params.get("q"):
         raise ValidationError("A report cannot reproduce a search; clear it and use the filters.")
-    unsupported = [name for name in unsupported if name != "q"]
+    hierarchy = {
+        part: params.pop(f"created_at__{part}")
+        for part in HIERARCHY
+        if f"created_at__{part}" in params
+    }
+    unsupported = sorted(set(params) - set(CHANGELIST_FILTERS) - CHANGELIST_BOOKKEEPING - {"q"})
     if unsupported:
         raise ValidationError(
             f"A report cannot reproduce the filter(s) {', '.join(unsupported)}; it supports "
             "active, role and a creation date range."
         )
-    return {
-        CHANGELIST_FILTERS[name]: value
-        for name, value in params.items()
-        if name in CHANGELIST_FILTERS
-    }
+    filters = {CHANGELIST_FILTERS[k]: v for k, v in params.items() if k in CHANGELIST_FILTERS}
+    if hierarchy:
+        filters.update(_hierarchy_range(hierarchy))
+    return filters
+
+
+def _hierarchy_range(parts: dict[str, str]) -> dict[str, str]:
+    """The [start, end) of a date-hierarchy year, month or day, in the current time zone."""
+    try:
+        year, month, day = int(parts["year"]), int(parts.get("month", 1)), int(parts.get("day", 1))
+        start = date(year, month, day)
+    except (KeyError, ValueError):
+        raise ValidationError("The date hierarchy selection is not a valid date.") from None
+    if "day" in parts:
+        end = start + timedelta(days=1)
+    elif "month" in parts:
+        end = date(year + month // 12, month % 12 + 1, 1)
+    else:
+        end = date(year + 1, 1, 1)
+    return {"created_after": start.isoformat(), "created_before": end.isoformat()}
 
 
 @admin.action(description="Generate CSV report of the filtered users", permissions=["view"])

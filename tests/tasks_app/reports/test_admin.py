@@ -82,3 +82,20 @@ def test_report_pages_show_progress_download_and_task_history(client, superuser)
     assert report.file_basename() in listing
     assert "task_id=4c1f-test-task" in detail
     assert download.status_code == 200 and download["Content-Type"].startswith("text/csv")
+
+
+def test_date_hierarchy_and_date_filter_become_a_creation_range():
+    from tasks_app.admin.reports import report_filters_from_changelist
+
+    assert report_filters_from_changelist(
+        {"created_at__year": "2025", "created_at__month": "12", "is_active__exact": "1", "o": "2"}
+    ) == {"is_active": "1", "created_after": "2025-12-01", "created_before": "2026-01-01"}
+    assert report_filters_from_changelist(
+        {
+            "created_at__gte": "2025-01-01 00:00:00+00:00",
+            "created_at__lt": "2025-01-08 00:00:00+00:00",
+        }
+    ) == {
+        "created_after": "2025-01-01 00:00:00+00:00",
+        "created_before": "2025-01-08 00:00:00+00:00",
+    }
