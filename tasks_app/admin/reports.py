@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.http import urlencode
+from django_celery_results.models import TaskResult
 
 from tasks_app.apis.reports import report_file_response
 from tasks_app.models import UserReport
@@ -169,11 +170,19 @@ class UserReportAdmin(admin.ModelAdmin):
 
     @admin.display(description="task history")
     def task_history(self, report: UserReport) -> str:
+        """The task's TaskResult entry (worker, times, result or traceback) once it exists."""
         if not report.task_id:
             return "- (run in the foreground)"
+        entry = TaskResult.objects.filter(task_id=report.task_id).values_list("pk", flat=True)
+        if entry:
+            url = reverse("admin:django_celery_results_taskresult_change", args=[entry[0]])
+            return format_html('<a href="{}">{}</a>', url, report.task_id)
         url = reverse("admin:django_celery_results_taskresult_changelist")
         return format_html(
-            '<a href="{}?{}">{}</a>', url, urlencode({"task_id": report.task_id}), report.task_id
+            '<a href="{}?{}">{}</a> (no entry yet)',
+            url,
+            urlencode({"task_id": report.task_id}),
+            report.task_id,
         )
 
     def get_urls(self) -> list:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.models import Permission
 from django.urls import reverse
+from django_celery_results.models import TaskResult
 
 from accounts.models import Role, User
 from tasks_app.models import UserReport
@@ -80,7 +81,12 @@ def test_report_pages_show_progress_download_and_task_history(client, superuser)
 
     assert '<progress value="100" max="100"' in listing
     assert report.file_basename() in listing
-    assert "task_id=4c1f-test-task" in detail
+    assert "task_id=4c1f-test-task" in detail  # no history entry yet: the filtered list
+    entry = TaskResult.objects.create(task_id="4c1f-test-task", status="SUCCESS")
+    detail = client.get(
+        reverse("admin:tasks_app_userreport_change", args=[report.pk])
+    ).content.decode()
+    assert reverse("admin:django_celery_results_taskresult_change", args=[entry.pk]) in detail
     assert download.status_code == 200 and download["Content-Type"].startswith("text/csv")
 
 
