@@ -163,14 +163,18 @@ def report_tmp_path(report_id: UUID | str) -> Path:
 
 
 def report_generate(
-    *, report_id: UUID | str, on_progress: ProgressCallback | None = None
+    *,
+    report_id: UUID | str,
+    on_progress: ProgressCallback | None = None,
+    describe_failure: Callable[[BaseException], str | None] | None = None,
 ) -> dict[str, Any]:
     """Export one pending report to storage; return a small summary for the task result.
 
     The report is claimed with a conditional UPDATE (pending -> running): a redelivered or
     duplicated message finds it no longer pending and does nothing, so two exports of the same
     report never run at once. Any error (including a soft time limit) removes the partial file and
-    marks the report failed before it propagates.
+    marks the report failed before it propagates; `describe_failure` lets the caller word the
+    error of interruptions it knows (the task: its time limit).
     """
     started = timezone.now()
     claimed = UserReport.objects.filter(pk=report_id, status=Status.PENDING).update(
@@ -208,7 +212,8 @@ def report_generate(
         tmp.unlink(missing_ok=True)
         if report.file:  # saved just before the interruption
             report.file.delete(save=False)
-        report_fail(report_id=report.pk, error=f"{type(exc).__name__}: {exc}"[:2000])
+        error = (describe_failure and describe_failure(exc)) or f"{type(exc).__name__}: {exc}"
+        report_fail(report_id=report.pk, error=error[:2000])
         raise
     if not completed:  # a stale sweep failed it meanwhile: do not leave an orphan file
         report.file.delete(save=False)
@@ -224,12 +229,12 @@ def report_generate(
 
 
 def report_fail(*, report_id: UUID | str, error: str) -> bool:
-    """Mark a pending or running report failed; False if it had already finished."""
+    """Mark a pending or running report failed; False if it had already finished or failed."""
     _reconnect_if_interrupted()
     return bool(
-        UserReport.objects.filter(
-            pk=report_id, status__in=[Status.PENDING, Status.RUNNING, Status.FAILED]
-        ).update(status=Status.FAILED, error=error, finished_at=timezone.now())
+        UserReport.objects.filter(pk=report_id, status__in=[Status.PENDING, Status.RUNNING]).update(
+            status=Status.FAILED, error=error, finished_at=timezone.now()
+        )
     )
 
 

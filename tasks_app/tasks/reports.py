@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import logging
+from functools import partial
 from typing import Any
 
-from celery import shared_task
+from celery import Task, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 
@@ -15,8 +15,6 @@ from tasks_app.services.reports import (
     reports_expire,
     reports_fail_stale,
 )
-
-logger = logging.getLogger(__name__)
 
 
 # The message is acknowledged on receipt (acks_late off): an export killed with its worker is not
@@ -32,20 +30,24 @@ logger = logging.getLogger(__name__)
 )
 def generate_user_report(self, report_id: str) -> dict[str, Any]:
     """Write the report's CSV to storage; a redelivered message for a claimed report is a no-op."""
+    describe = partial(_time_limit_message, self)
     try:
-        return report_generate(report_id=report_id)
-    except SoftTimeLimitExceeded:
-        # The limit in force is the one in the message (the sender's settings), else the task's.
-        soft_limit = (self.request.timelimit or (None, None))[1] or self.soft_time_limit
-        report_fail(
-            report_id=report_id,
-            error=(
-                f"Stopped by the time limit: the export ran longer than {soft_limit:g} s"
-                " and its partial file was deleted. Narrow the filters or raise"
-                " REPORT_SOFT_TIME_LIMIT."
-            ),
-        )
+        return report_generate(report_id=report_id, describe_failure=describe)
+    except SoftTimeLimitExceeded as exc:
+        # Only acts if the limit struck before the service could record it (during the claim).
+        report_fail(report_id=report_id, error=describe(exc))
         raise
+
+
+def _time_limit_message(task: Task, exc: BaseException) -> str | None:
+    if not isinstance(exc, SoftTimeLimitExceeded):
+        return None
+    # The limit in force is the one in the message (the sender's settings), else the task's own.
+    soft_limit = (task.request.timelimit or (None, None))[1] or task.soft_time_limit
+    return (
+        f"Stopped by the time limit: the export ran longer than {soft_limit:g} s and its partial"
+        " file was deleted. Narrow the filters or raise REPORT_SOFT_TIME_LIMIT."
+    )
 
 
 @shared_task(name="tasks_app.expire_reports", time_limit=600)
