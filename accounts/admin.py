@@ -32,6 +32,7 @@ from accounts.services import (
     users_set_active,
 )
 from project.errors import ApplicationError
+from tasks_app.admin.reports import generate_csv_report
 
 
 class _ServiceRulesMixin:
@@ -157,7 +158,7 @@ class UserAdmin(DjangoUserAdmin):
             },
         ),
     )
-    actions = ("activate", "deactivate")
+    actions = ("activate", "deactivate", generate_csv_report)
 
     # Admins manage users here as they do through the API (accounts.permissions.IsAdmin);
     # only super admins change admins, or delete anyone.

@@ -22,14 +22,8 @@ from accounts.permissions import IsAdmin
 from accounts.selectors import UserFilters, user_get, user_list
 from accounts.services import auth_session_create, auth_session_revoke, user_create, user_update
 from accounts.throttling import LoginFailureThrottle, client_ip
-from project.errors import AuthenticationError, ErrorSerializer
+from project.errors import ERROR_RESPONSES, AuthenticationError, ErrorSerializer
 from project.pagination import PagePagination, paginated_response
-
-ERRORS = {
-    400: ErrorSerializer,
-    401: ErrorSerializer,
-    403: ErrorSerializer,
-}
 
 
 class UserOutputSerializer(serializers.Serializer):
@@ -140,7 +134,7 @@ class UsersApi(APIView):
     @extend_schema(
         summary="List users (admins)",
         parameters=[FilterSerializer],
-        responses={200: UserOutputSerializer(many=True), 404: ErrorSerializer, **ERRORS},
+        responses={200: UserOutputSerializer(many=True), 404: ErrorSerializer, **ERROR_RESPONSES},
     )
     def get(self, request: Request) -> Response:
         filters = self.FilterSerializer(data=request.query_params.dict())
@@ -155,7 +149,7 @@ class UsersApi(APIView):
     @extend_schema(
         summary="Create a user (admins); the welcome email is sent in the background",
         request=CreateInputSerializer,
-        responses={201: UserOutputSerializer, **ERRORS},
+        responses={201: UserOutputSerializer, **ERROR_RESPONSES},
     )
     def post(self, request: Request) -> Response:
         serializer = self.CreateInputSerializer(data=request.data)
@@ -192,7 +186,7 @@ class UserDetailApi(APIView):
     @extend_schema(
         summary="One user (admins)",
         parameters=[USER_ID],
-        responses={200: UserOutputSerializer, 404: ErrorSerializer, **ERRORS},
+        responses={200: UserOutputSerializer, 404: ErrorSerializer, **ERROR_RESPONSES},
     )
     def get(self, request: Request, user_id: str) -> Response:
         return Response(UserOutputSerializer(self._get_user(user_id)).data)
@@ -201,7 +195,7 @@ class UserDetailApi(APIView):
         summary="Change a user (admins); deactivating ends the user's sessions",
         parameters=[USER_ID],
         request=UpdateInputSerializer,
-        responses={200: UserOutputSerializer, 404: ErrorSerializer, **ERRORS},
+        responses={200: UserOutputSerializer, 404: ErrorSerializer, **ERROR_RESPONSES},
     )
     def patch(self, request: Request, user_id: str) -> Response:
         user = self._get_user(user_id)

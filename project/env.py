@@ -83,6 +83,11 @@ class Env(BaseSettings):
     trusted_proxies: int = Field(default=0, ge=0, description="reverse proxies in front of the app")
     cache_url: str = Field(default="", pattern=r"^(rediss?://.*)?$", description="redis://host/3")
     report_retention_days: int = Field(default=7, ge=1)
+    # Report export (tasks_app.generate_user_report): the seed's 300 s hard limit, a soft one first.
+    report_soft_time_limit: float = Field(default=270, gt=0)
+    report_time_limit: float = Field(default=300, gt=0)
+    report_progress_every: int = Field(default=5000, ge=100)
+    report_tmp_dir: Path = VAR_DIR / "tmp" / "reports"
     celery: CelerySettings = Field(default_factory=CelerySettings)
     email: EmailSettings = Field(default_factory=EmailSettings)
 
@@ -103,6 +108,12 @@ class Env(BaseSettings):
     def _secret_key_outside_debug(self) -> Env:
         if not self.django_debug and self.django_secret_key is None:
             raise ValueError("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off")
+        return self
+
+    @model_validator(mode="after")
+    def _report_soft_limit_first(self) -> Env:
+        if self.report_soft_time_limit >= self.report_time_limit:
+            raise ValueError("REPORT_SOFT_TIME_LIMIT must be lower than REPORT_TIME_LIMIT")
         return self
 
     @property

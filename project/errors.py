@@ -52,6 +52,10 @@ class ErrorSerializer(serializers.Serializer):
     errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
 
 
+# The error responses every authenticated endpoint can give, for `extend_schema(responses=...)`.
+ERROR_RESPONSES = {400: ErrorSerializer, 401: ErrorSerializer, 403: ErrorSerializer}
+
+
 def _django_errors(exc: DjangoValidationError) -> dict[str, list[str]]:
     if hasattr(exc, "error_dict"):
         return {
@@ -70,10 +74,17 @@ def _flatten(detail: Any) -> list[str]:
     return [str(detail)]
 
 
-def _drf_errors(detail: Any) -> dict[str, list[str]]:
-    if isinstance(detail, dict):
-        return {str(field): _flatten(value) for field, value in detail.items()}
-    return {NON_FIELD_ERRORS: _flatten(detail)}
+def _drf_errors(detail: Any, prefix: str = "") -> dict[str, list[str]]:
+    """Field errors keyed by field; a nested object's by a dotted path (`filters.role`)."""
+    if not isinstance(detail, dict):
+        return {prefix.removesuffix(".") or NON_FIELD_ERRORS: _flatten(detail)}
+    errors: dict[str, list[str]] = {}
+    for field, value in detail.items():
+        if isinstance(value, dict):
+            errors.update(_drf_errors(value, prefix=f"{prefix}{field}."))
+        else:
+            errors[f"{prefix}{field}"] = _flatten(value)
+    return errors
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:

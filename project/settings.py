@@ -86,6 +86,12 @@ STORAGES = {
 MEDIA_URL = "media/"
 MEDIA_ROOT = ENV.media_root
 REPORT_RETENTION_DAYS = ENV.report_retention_days
+# CSV reports: time limits of the export task (seconds), progress saved every N rows, and where a
+# report is written before it is saved to storage (STORAGES["default"]; see docs/reports.md for S3).
+REPORT_SOFT_TIME_LIMIT = ENV.report_soft_time_limit
+REPORT_TIME_LIMIT = ENV.report_time_limit
+REPORT_PROGRESS_EVERY = ENV.report_progress_every
+REPORT_TMP_DIR = ENV.report_tmp_dir
 
 LOGGING = {
     "version": 1,

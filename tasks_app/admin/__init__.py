@@ -1,3 +1,6 @@
 """Admin pages of the background-task app, one module per concern."""
 
-from tasks_app.admin.emails import EmailLogAdmin, OutboxMessageAdmin  # noqa: F401
+from tasks_app.admin.emails import EmailLogAdmin, OutboxMessageAdmin
+from tasks_app.admin.reports import UserReportAdmin, generate_csv_report
+
+__all__ = ["EmailLogAdmin", "OutboxMessageAdmin", "UserReportAdmin", "generate_csv_report"]

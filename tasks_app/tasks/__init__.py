@@ -5,9 +5,17 @@ one is a migration, not a refactor.
 """
 
 from tasks_app.tasks.diagnostics import ping
-
-__all__ = ["ping"]
 from tasks_app.tasks.emails import requeue_stale_emails, send_email, send_welcome_email
 from tasks_app.tasks.outbox import relay_outbox
+from tasks_app.tasks.reports import expire_reports, fail_stale_reports, generate_user_report
 
-__all__ += ["relay_outbox", "requeue_stale_emails", "send_email", "send_welcome_email"]
+__all__ = [
+    "expire_reports",
+    "fail_stale_reports",
+    "generate_user_report",
+    "ping",
+    "relay_outbox",
+    "requeue_stale_emails",
+    "send_email",
+    "send_welcome_email",
+]

@@ -1,0 +1,146 @@
+"""REST API for CSV reports (admins only): request one, watch it, download it."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import FileResponse
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import APIException
+from rest_framework.permissions import IsAdminUser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from project.errors import ERROR_RESPONSES, ErrorSerializer
+from tasks_app.models import UserReport
+from tasks_app.services.reports import report_filters_validate, report_request
+
+
+class ReportNotReady(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The report is not completed; its file cannot be downloaded yet."
+    default_code = "report_not_completed"
+
+
+def report_file_response(report: UserReport) -> FileResponse:
+    """The report's CSV streamed from storage as an attachment (shared by the API and the admin)."""
+    if not report.is_completed():
+        raise ReportNotReady(f"The report is {report.status}; only a completed one has a file.")
+    return FileResponse(
+        report.file.open("rb"),
+        as_attachment=True,
+        filename=report.file_basename(),
+        content_type="text/csv; charset=utf-8",
+    )
+
+
+class ReportOutputSerializer(serializers.ModelSerializer):
+    progress_percent = serializers.IntegerField(read_only=True)
+    duration_seconds = serializers.SerializerMethodField()
+    url = serializers.SerializerMethodField()
+    download_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = UserReport
+        fields = [
+            "id",
+            "status",
+            "filters",
+            "rows_written",
+            "total_rows",
+            "progress_percent",
+            "row_count",
+            "task_id",
+            "error",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "duration_seconds",
+            "url",
+            "download_url",
+        ]
+
+    def get_duration_seconds(self, report: UserReport) -> float | None:
+        return None if report.duration is None else round(report.duration.total_seconds(), 3)
+
+    def get_url(self, report: UserReport) -> str:
+        return self.context["request"].build_absolute_uri(
+            reverse("reports-detail", args=[report.pk])
+        )
+
+    def get_download_url(self, report: UserReport) -> str | None:
+        if not report.is_completed():
+            return None
+        return self.context["request"].build_absolute_uri(
+            reverse("reports-download", args=[report.pk])
+        )
+
+
+class ReportCreateApi(APIView):
+    """POST /api/reports/: the report row is created at once (pending) and its export enqueued."""
+
+    permission_classes = [IsAdminUser]
+
+    class InputSerializer(serializers.Serializer):
+        filters = serializers.JSONField(required=False, default=dict)
+
+        def validate_filters(self, value):
+            try:
+                return report_filters_validate(value)
+            except DjangoValidationError as exc:
+                raise serializers.ValidationError(
+                    exc.message_dict if hasattr(exc, "error_dict") else exc.messages
+                ) from None
+
+    class OutputSerializer(serializers.ModelSerializer):
+        url = serializers.SerializerMethodField()
+
+        class Meta:
+            model = UserReport
+            fields = ["id", "task_id", "status", "url"]
+
+        def get_url(self, report: UserReport) -> str:
+            return self.context["request"].build_absolute_uri(
+                reverse("reports-detail", args=[report.pk])
+            )
+
+    @extend_schema(request=InputSerializer, responses={202: OutputSerializer, **ERROR_RESPONSES})
+    def post(self, request: Request) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        report = report_request(
+            requested_by=request.user, filters=serializer.validated_data["filters"]
+        )
+        output = self.OutputSerializer(report, context={"request": request})
+        return Response(output.data, status=status.HTTP_202_ACCEPTED)
+
+
+class ReportDetailApi(APIView):
+    """GET /api/reports/{id}/: status, progress and, once completed, the download URL."""
+
+    permission_classes = [IsAdminUser]
+
+    @extend_schema(responses={200: ReportOutputSerializer, 404: ErrorSerializer, **ERROR_RESPONSES})
+    def get(self, request: Request, report_id: str) -> Response:
+        report = get_object_or_404(UserReport, pk=report_id)
+        return Response(ReportOutputSerializer(report, context={"request": request}).data)
+
+
+class ReportDownloadApi(APIView):
+    """GET /api/reports/{id}/download/: the CSV as text/csv; 409 until the report is completed."""
+
+    permission_classes = [IsAdminUser]
+
+    @extend_schema(
+        responses={
+            (200, "text/csv"): OpenApiResponse(description="The CSV file."),
+            409: OpenApiResponse(ErrorSerializer, description="The report is not completed."),
+            404: ErrorSerializer,
+            **ERROR_RESPONSES,
+        }
+    )
+    def get(self, request: Request, report_id: str) -> FileResponse:
+        return report_file_response(get_object_or_404(UserReport, pk=report_id))

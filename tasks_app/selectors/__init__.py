@@ -1,0 +1,1 @@
+"""Read-side queries of the background-task app (selectors), one module per concern."""
