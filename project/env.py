@@ -78,6 +78,8 @@ class Env(BaseSettings):
     static_root: Path = VAR_DIR / "static"
     auth_session_ttl_hours: int = Field(default=24, ge=1)
     report_retention_days: int = Field(default=7, ge=1)
+    beat_down_after_seconds: int = Field(default=60, ge=10)
+    task_stalled_after_seconds: int = Field(default=3600, ge=1)
     celery: CelerySettings = Field(default_factory=CelerySettings)
     email: EmailSettings = Field(default_factory=EmailSettings)
 

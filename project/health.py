@@ -46,11 +46,29 @@ class Workers(Ping):
             raise ServiceUnavailable(f"no answer: {type(exc).__name__}") from exc
 
 
+@dataclasses.dataclass
+class Beat(HealthCheck):
+    """Beat's last tick, from its heartbeat in the database: down when older than
+    BEAT_DOWN_AFTER_SECONDS, or when two beats tick at once."""
+
+    timeout = datetime.timedelta(seconds=3)
+    detail: dict | None = dataclasses.field(default=None, repr=False)
+
+    def run(self) -> None:
+        from tasks_app.selectors.beat import beat_status
+
+        status = beat_status()
+        self.detail = status.as_dict()
+        if status.problem:
+            raise ServiceUnavailable(status.problem)
+
+
 class HealthView(HealthCheckView):
     checks = (
         ("database", Database),
         ("broker", Broker),
         ("workers", Workers),
+        ("beat", Beat),
     )
 
     def get_checks(self):
@@ -67,6 +85,9 @@ class HealthView(HealthCheckView):
                 "status": "down" if result.error else "up",
                 "error": str(result.error) if result.error else None,
                 "seconds": round(result.time_taken, 3),
+                **(
+                    {"detail": result.check.detail} if getattr(result.check, "detail", None) else {}
+                ),
             }
             for (name, _check), result in zip(self.checks, self.results, strict=True)
         }

@@ -1,0 +1,1 @@
+"""Reads of the background-task app (selectors), one module per concern."""
