@@ -1,3 +1,13 @@
 """REST endpoints of the background-task app (mounted under /api/)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from tasks_app.apis.schedules import ScheduleDetailApi, ScheduleListApi, ScheduleRunApi
+from tasks_app.apis.tasks import TaskDetailApi
+
+urlpatterns: list = [
+    path("schedules/", ScheduleListApi.as_view(), name="schedule-list"),
+    path("schedules/<int:schedule_id>/", ScheduleDetailApi.as_view(), name="schedule-detail"),
+    path("schedules/<int:schedule_id>/run/", ScheduleRunApi.as_view(), name="schedule-run"),
+    path("tasks/<str:task_id>/", TaskDetailApi.as_view(), name="task-detail"),
+]

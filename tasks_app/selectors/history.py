@@ -102,6 +102,16 @@ def task_result_arguments(result: TaskResult) -> tuple[list[Any], dict[str, Any]
     return list(args), kwargs
 
 
+def task_result_value(result: TaskResult) -> Any:
+    """The stored result (JSON, as the project's serializer is JSON only)."""
+    if not result.result:
+        return None
+    try:
+        return json.loads(result.result)
+    except ValueError:
+        return result.result
+
+
 @dataclass
 class TaskStats:
     task_name: str
@@ -110,6 +120,11 @@ class TaskStats:
     @property
     def total(self) -> int:
         return sum(self.counts.values())
+
+    @property
+    def other(self) -> int:
+        shown = (states.SUCCESS, states.FAILURE, states.STARTED, states.RETRY)
+        return sum(n for status, n in self.counts.items() if status not in shown)
 
     @property
     def failure_rate(self) -> float | None:

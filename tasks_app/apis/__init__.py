@@ -1,0 +1,1 @@
+"""REST endpoints of the background-task app: one APIView per operation."""
