@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -148,7 +149,7 @@ def periodic_task_run_now(*, periodic_task: PeriodicTask) -> str:
     """
     from project.celery import app
 
-    task_id = app.uuid()
+    task_id = str(uuid.uuid4())
     args = json.loads(periodic_task.args or "[]")
     kwargs = json.loads(periodic_task.kwargs or "{}")
     options = periodic_task_publish_options(periodic_task)
