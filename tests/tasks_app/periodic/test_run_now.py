@@ -1,4 +1,4 @@
-""""Run now" (admin action and API) publishes what beat would: queue, expiry, priority, headers."""
+""" "Run now" (admin action and API) publishes what beat would: queue, expiry, priority, headers."""
 
 from __future__ import annotations
 
@@ -40,7 +40,9 @@ def _assert_published_like_beat(message: dict, task: PeriodicTask) -> None:
     assert message["properties"]["delivery_info"]["routing_key"] == task.queue
 
 
-def test_admin_run_now_honours_queue_priority_expiry_and_headers(client, superadmin, routed_cleanup):
+def test_admin_run_now_honours_queue_priority_expiry_and_headers(
+    client, superadmin, routed_cleanup
+):
     client.force_login(superadmin)
 
     response = client.post(
@@ -51,7 +53,9 @@ def test_admin_run_now_honours_queue_priority_expiry_and_headers(client, superad
 
     assert response.status_code == 200
     assert "1 task sent" in response.content.decode()
-    messages = wait_for(lambda: queued_messages(routed_cleanup.queue), timeout=10, what="the message")
+    messages = wait_for(
+        lambda: queued_messages(routed_cleanup.queue), timeout=10, what="the message"
+    )
     assert len(messages) == 1
     _assert_published_like_beat(messages[0], routed_cleanup)
 
@@ -63,6 +67,8 @@ def test_api_run_now_publishes_the_same(admin, routed_cleanup):
     response = api.post(f"/api/schedules/{routed_cleanup.pk}/run/")
 
     assert response.status_code == 202
-    messages = wait_for(lambda: queued_messages(routed_cleanup.queue), timeout=10, what="the message")
+    messages = wait_for(
+        lambda: queued_messages(routed_cleanup.queue), timeout=10, what="the message"
+    )
     assert messages[0]["headers"]["id"] == response.json()["task_id"]
     _assert_published_like_beat(messages[0], routed_cleanup)
