@@ -1,11 +1,17 @@
 """Deleting expired sessions: the API's `AuthSession` rows and Django's own admin sessions.
 
-Why batches: one `DELETE ... WHERE expires_at < now()` over millions of rows holds its row locks
-and its transaction for the whole run, so a logout (which deletes its own session) or anything
-that locks a session row waits behind it, and a crash rolls everything back. Each batch here is
-its own short transaction. On Postgres a batch is picked by `ctid` (measured about 2x faster than
-by primary key, see /work/shared/FACTS.md) with `FOR UPDATE SKIP LOCKED`, so two runs at once
-share the work instead of blocking each other, and each deleted row is counted by exactly one run.
+Why batches: one `DELETE ... WHERE expires_at < now()` over millions of rows is one long
+transaction holding every deleted row's lock, so a logout (which deletes its own session) waits
+behind it and a crash rolls it all back. Each batch here is its own short transaction.
+
+Postgres (measured in docs/benchmarks-cleanup.md): one pass over the table in ranges of pages
+(`ctid >= '(a,0)' AND ctid < '(b,0)'`, a TID range scan: every page is read once, unlike a
+`LIMIT` batch that rescans the dead rows of the batches before it). A run takes a transaction-level
+advisory lock on each range first and skips a range another run holds, so two runs at once never
+wait on each other and each row is counted by the run that deleted it. Commits are asynchronous
+(`synchronous_commit = off`): a crash may forget the last few batches, which the next run deletes
+again. A final `FOR UPDATE SKIP LOCKED` sweep, driven by the `expires_at` index, catches rows that
+moved behind the pass (an update writes a new row version elsewhere in the table).
 """
 
 from __future__ import annotations
@@ -25,8 +31,15 @@ from accounts.models import AuthSession
 logger = logging.getLogger(__name__)
 
 DEFAULT_BATCH_SIZE = 5000
+# First key of the advisory locks on page ranges (the second is the range's first page).
+ADVISORY_LOCK_CLASS = 0x5E55
+_ROWS_PER_PAGE_UNKNOWN = 50  # before the table was ever analysed
 
-_PG_DELETE_BATCH = """
+_PG_DELETE_RANGE = """
+DELETE FROM {table}
+WHERE ctid >= %s::tid AND ctid < %s::tid AND expires_at < %s
+"""
+_PG_DELETE_SWEEP = """
 DELETE FROM {table}
 WHERE ctid = ANY(ARRAY(
     SELECT ctid FROM {table}
@@ -51,35 +64,77 @@ def sessions_clear_expired(
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
     now = now or timezone.now()
-    delete_batch = _delete_batch_postgres if connection.vendor == "postgresql" else _delete_batch
-    deleted = 0
-    while True:
-        with transaction.atomic():
-            count = delete_batch(now=now, batch_size=batch_size)
-        if count == 0:
-            break
-        deleted += count
-        if on_batch:
-            on_batch(count)
+    if connection.vendor == "postgresql":
+        deleted = _clear_postgres(now=now, batch_size=batch_size, on_batch=on_batch)
+    else:
+        deleted = _clear_portable(now=now, batch_size=batch_size, on_batch=on_batch)
     _django_sessions_clear_expired()
     logger.info("deleted %d expired auth sessions", deleted)
     return deleted
 
 
-def _delete_batch_postgres(*, now: datetime.datetime, batch_size: int) -> int:
-    sql = _PG_DELETE_BATCH.format(table=connection.ops.quote_name(AuthSession._meta.db_table))
+def _clear_postgres(
+    *, now: datetime.datetime, batch_size: int, on_batch: Callable[[int], None] | None
+) -> int:
+    table = connection.ops.quote_name(AuthSession._meta.db_table)
+    pages, rows_per_page = _table_pages(AuthSession._meta.db_table)
+    step = max(1, batch_size // rows_per_page)
+    deleted = 0
+    for first in range(0, pages, step):
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit = off")
+            cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [ADVISORY_LOCK_CLASS, first])
+            if not cursor.fetchone()[0]:
+                continue  # another run is deleting this range right now
+            cursor.execute(
+                _PG_DELETE_RANGE.format(table=table), [f"({first},0)", f"({first + step},0)", now]
+            )
+            count = cursor.rowcount
+        deleted += count
+        if count and on_batch:
+            on_batch(count)
+    while True:  # the sweep: usually one empty index probe
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit = off")
+            cursor.execute(_PG_DELETE_SWEEP.format(table=table), [now, batch_size])
+            count = cursor.rowcount
+        if not count:
+            return deleted
+        deleted += count
+        if on_batch:
+            on_batch(count)
+
+
+def _table_pages(table: str) -> tuple[int, int]:
+    """The table's size in pages now, and its rows per page from the planner's statistics."""
     with connection.cursor() as cursor:
-        cursor.execute(sql, [now, batch_size])
-        return cursor.rowcount
+        cursor.execute(
+            "SELECT pg_relation_size(%s::regclass) / current_setting('block_size')::int,"
+            " reltuples, relpages FROM pg_class WHERE oid = %s::regclass",
+            [table, table],
+        )
+        pages, tuples, stat_pages = cursor.fetchone()
+    if tuples > 0 and stat_pages > 0:
+        return pages, max(1, round(tuples / stat_pages))
+    return pages, _ROWS_PER_PAGE_UNKNOWN
 
 
-def _delete_batch(*, now: datetime.datetime, batch_size: int) -> int:
-    """Portable path (SQLite): a primary-key batch. SQLite serialises writers, so two runs
-    queue one behind the other rather than overlap, and each DELETE counts only its own rows."""
-    batch = AuthSession.objects.filter(expires_at__lt=now).values("pk")[:batch_size]
-    # AuthSession has no signals and nothing refers to it, so Django issues one plain DELETE.
-    deleted, _ = AuthSession.objects.filter(pk__in=batch, expires_at__lt=now).delete()
-    return deleted
+def _clear_portable(
+    *, now: datetime.datetime, batch_size: int, on_batch: Callable[[int], None] | None
+) -> int:
+    """SQLite (and any other database): primary-key batches. SQLite serialises writers, so two
+    runs queue one behind the other rather than overlap, and each DELETE counts only its rows."""
+    deleted = 0
+    while True:
+        with transaction.atomic():
+            batch = AuthSession.objects.filter(expires_at__lt=now).values("pk")[:batch_size]
+            # No signals and nothing refers to AuthSession: Django issues one plain DELETE.
+            count, _ = AuthSession.objects.filter(pk__in=batch, expires_at__lt=now).delete()
+        if not count:
+            return deleted
+        deleted += count
+        if on_batch:
+            on_batch(count)
 
 
 def _django_sessions_clear_expired() -> None:
