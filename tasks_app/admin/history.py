@@ -90,7 +90,7 @@ class TaskResultAdmin(BaseTaskResultAdmin):
 
     @admin.display(description="status", ordering="status")
     def state(self, obj: TaskResult) -> str:
-        return task_result_display_status(obj, now=self._now)
+        return task_result_display_status(obj)
 
     @admin.display(description="duration")
     def duration(self, obj: TaskResult):
@@ -103,12 +103,6 @@ class TaskResultAdmin(BaseTaskResultAdmin):
         if obj.traceback:
             return truncatechars(obj.traceback.strip().splitlines()[-1], 100)
         return truncatechars(obj.result or "", 100)
-
-    def changelist_view(self, request, extra_context=None):
-        self._now = timezone.now()  # one "now" for every row's stalled check
-        return super().changelist_view(request, extra_context)
-
-    _now = None
 
     @admin.action(
         description="Re-enqueue failed tasks with their original arguments",

@@ -8,7 +8,8 @@ Postgres (measured in docs/benchmarks-cleanup.md): one pass over the table in ra
 (`ctid >= '(a,0)' AND ctid < '(b,0)'`, a TID range scan: every page is read once, unlike a
 `LIMIT` batch that rescans the dead rows of the batches before it). A run takes a transaction-level
 advisory lock on each range first and skips a range another run holds, so two runs at once never
-wait on each other and each row is counted by the run that deleted it. Commits are asynchronous
+wait on each other and each row is counted by the run that deleted it. Each batch is one
+statement in autocommit mode: one round trip, one transaction. Commits are asynchronous
 (`synchronous_commit = off`): a crash may forget the last few batches, which the next run deletes
 again. A final `FOR UPDATE SKIP LOCKED` sweep, driven by the `expires_at` index, catches rows that
 moved behind the pass (an update writes a new row version elsewhere in the table).
@@ -35,9 +36,13 @@ DEFAULT_BATCH_SIZE = 5000
 ADVISORY_LOCK_CLASS = 0x5E55
 _ROWS_PER_PAGE_UNKNOWN = 50  # before the table was ever analysed
 
+# One statement, so in autocommit one round trip and one short transaction per batch. The
+# advisory lock is taken once (an InitPlan) and released when the statement's transaction ends.
 _PG_DELETE_RANGE = """
+WITH range_lock AS MATERIALIZED (SELECT pg_try_advisory_xact_lock(%s, %s) AS acquired)
 DELETE FROM {table}
-WHERE ctid >= %s::tid AND ctid < %s::tid AND expires_at < %s
+WHERE (SELECT acquired FROM range_lock)
+  AND ctid >= %s::tid AND ctid < %s::tid AND expires_at < %s
 """
 _PG_DELETE_SWEEP = """
 DELETE FROM {table}
@@ -80,29 +85,38 @@ def _clear_postgres(
     pages, rows_per_page = _table_pages(AuthSession._meta.db_table)
     step = max(1, batch_size // rows_per_page)
     deleted = 0
-    for first in range(0, pages, step):
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit = off")
-            cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [ADVISORY_LOCK_CLASS, first])
-            if not cursor.fetchone()[0]:
-                continue  # another run is deleting this range right now
+    with _asynchronous_commit(), connection.cursor() as cursor:
+        for first in range(0, pages, step):
             cursor.execute(
-                _PG_DELETE_RANGE.format(table=table), [f"({first},0)", f"({first + step},0)", now]
+                _PG_DELETE_RANGE.format(table=table),
+                [ADVISORY_LOCK_CLASS, first, f"({first},0)", f"({first + step},0)", now],
             )
-            count = cursor.rowcount
-        deleted += count
-        if count and on_batch:
-            on_batch(count)
-    while True:  # the sweep: usually one empty index probe
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit = off")
+            deleted += _counted(cursor.rowcount, on_batch)
+        while True:  # the sweep: usually one empty index probe
             cursor.execute(_PG_DELETE_SWEEP.format(table=table), [now, batch_size])
-            count = cursor.rowcount
-        if not count:
-            return deleted
-        deleted += count
-        if on_batch:
-            on_batch(count)
+            if not cursor.rowcount:
+                return deleted
+            deleted += _counted(cursor.rowcount, on_batch)
+
+
+def _counted(count: int, on_batch: Callable[[int], None] | None) -> int:
+    if count and on_batch:
+        on_batch(count)
+    return count
+
+
+@contextlib.contextmanager
+def _asynchronous_commit():
+    """`synchronous_commit = off` for this connection while the cleanup runs, then as before."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('synchronous_commit')")
+        previous = cursor.fetchone()[0]
+        cursor.execute("SELECT set_config('synchronous_commit', 'off', false)")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('synchronous_commit', %s, false)", [previous])
 
 
 def _table_pages(table: str) -> tuple[int, int]:
