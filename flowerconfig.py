@@ -9,7 +9,9 @@ import os
 import sys
 
 _pairs = [pair for pair in os.environ.get("FLOWER_BASIC_AUTH", "").split(",") if pair]
-if not _pairs or not all(user and password for user, _, password in (p.partition(":") for p in _pairs)):
+if not _pairs or not all(
+    user and password for user, _, password in (p.partition(":") for p in _pairs)
+):
     sys.exit(
         "configuration error: FLOWER_BASIC_AUTH must be set to user:password "
         "(Flower refuses to start without authentication)"

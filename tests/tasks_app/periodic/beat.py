@@ -1,4 +1,4 @@
-"""A real `celery -A project beat` subprocess (the database scheduler), started and stopped by pid."""
+"""A real `celery -A project beat` subprocess (database scheduler), started and stopped by pid."""
 
 from __future__ import annotations
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime
-import time
 
 import pytest
 from django.test import Client
@@ -26,8 +25,11 @@ LOOP = 5  # django-celery-beat's DatabaseScheduler looks at the schedule at leas
 def beat(celery_worker):
     process = CeleryBeat().start()
     try:
-        wait_for(lambda: BeatHeartbeat.objects.exists() or process.process.poll() is not None, timeout=30,
-                 what="beat's first heartbeat")  # fmt: skip
+        wait_for(
+            lambda: BeatHeartbeat.objects.exists() or process.process.poll() is not None,
+            timeout=30,
+            what="beat's first heartbeat",
+        )
         assert process.process.poll() is None, process.log()[-3000:]
         yield process
     finally:

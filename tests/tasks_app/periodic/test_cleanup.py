@@ -60,9 +60,7 @@ def test_batches_are_delete_statements_that_never_load_rows():
         assert sessions_clear_expired(batch_size=40) == 400
 
     statements = [q["sql"].lstrip().upper() for q in queries]
-    deletes = [
-        sql for sql in statements if "DELETE FROM" in sql and "ACCOUNTS_AUTHSESSION" in sql
-    ]
+    deletes = [sql for sql in statements if "DELETE FROM" in sql and "ACCOUNTS_AUTHSESSION" in sql]
     assert len(deletes) > 2  # several batches, each its own statement
     assert not [
         sql
