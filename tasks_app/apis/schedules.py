@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.permissions import IsAdminUser
 from rest_framework.response import Response
@@ -70,6 +71,7 @@ def _periodic_tasks():
 class ScheduleListApi(APIView):
     permission_classes = [IsAdminUser]
 
+    @extend_schema(operation_id="schedules_list", responses=ScheduleOutputSerializer(many=True))
     def get(self, request):
         tasks = _periodic_tasks().order_by("name")
         return Response(ScheduleOutputSerializer(tasks, many=True).data)
@@ -90,10 +92,16 @@ class ScheduleDetailApi(APIView):
                 raise serializers.ValidationError("Give either an interval or a crontab, not both.")
             return attrs
 
+    @extend_schema(operation_id="schedules_retrieve", responses=ScheduleOutputSerializer)
     def get(self, request, schedule_id: int):
         task = get_object_or_404(_periodic_tasks(), pk=schedule_id)
         return Response(ScheduleOutputSerializer(task).data)
 
+    @extend_schema(
+        operation_id="schedules_update",
+        request=InputSerializer,
+        responses=ScheduleOutputSerializer,
+    )
     def patch(self, request, schedule_id: int):
         task = get_object_or_404(_periodic_tasks(), pk=schedule_id)
         serializer = self.InputSerializer(data=request.data)
@@ -107,6 +115,11 @@ class ScheduleRunApi(APIView):
 
     permission_classes = [IsAdminUser]
 
+    @extend_schema(
+        operation_id="schedules_run",
+        request=None,
+        responses={202: inline_serializer("ScheduleRun", {"task_id": serializers.CharField()})},
+    )
     def post(self, request, schedule_id: int):
         task = get_object_or_404(PeriodicTask, pk=schedule_id)
         task_id = periodic_task_run_now(periodic_task=task)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
 from django_celery_results.models import TaskResult
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.permissions import IsAdminUser
 from rest_framework.response import Response
@@ -46,6 +47,7 @@ class TaskDetailApi(APIView):
             except ValueError:
                 return None, None
 
+        @extend_schema_field(serializers.JSONField(allow_null=True))
         def get_result(self, obj: TaskResult):
             return task_result_value(obj)
 
@@ -57,6 +59,7 @@ class TaskDetailApi(APIView):
                 return (obj.date_done - obj.date_started).total_seconds()
             return None
 
+    @extend_schema(operation_id="tasks_retrieve", responses=OutputSerializer)
     def get(self, request, task_id: str):
         task_result = get_object_or_404(TaskResult, task_id=task_id)
         return Response(self.OutputSerializer(task_result).data)

@@ -203,3 +203,28 @@ def test_overview_with_100000_results_is_one_aggregate_query(
 def test_overview_is_linked_from_the_admin_index(client, superadmin):
     client.force_login(superadmin)
     assert OVERVIEW in client.get(reverse("admin:index")).content.decode()
+
+
+@pytest.mark.django_db
+def test_change_pages_render(client, superadmin):
+    TaskResult.objects.create(task_id="t-page", task_name="tasks_app.ping", status="SUCCESS")
+    task = TaskResult.objects.get(task_id="t-page")
+    from django_celery_beat.models import PeriodicTask
+
+    schedule = PeriodicTask.objects.get(name="cleanup-expired-sessions")
+    client.force_login(superadmin)
+
+    for url in (
+        reverse("admin:django_celery_results_taskresult_change", args=[task.pk]),
+        reverse("admin:django_celery_beat_periodictask_change", args=[schedule.pk]),
+        reverse("admin:django_celery_beat_periodictask_add"),
+    ):
+        assert client.get(url).status_code == 200, url
+
+
+@pytest.mark.django_db
+def test_plain_users_cannot_see_history_or_overview(client, plain_user):
+    client.force_login(plain_user)
+    for url in (HISTORY, OVERVIEW):
+        response = client.get(url)
+        assert response.status_code == 302 and "/login/" in response["Location"]
