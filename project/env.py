@@ -88,6 +88,8 @@ class Env(BaseSettings):
     report_time_limit: float = Field(default=300, gt=0)
     report_progress_every: int = Field(default=5000, ge=100)
     report_tmp_dir: Path = VAR_DIR / "tmp" / "reports"
+    beat_down_after_seconds: int = Field(default=60, ge=10)
+    task_stalled_after_seconds: int = Field(default=3600, ge=1)
     celery: CelerySettings = Field(default_factory=CelerySettings)
     email: EmailSettings = Field(default_factory=EmailSettings)
 

@@ -1,4 +1,4 @@
-"""`GET /api/health/`: the database, the broker and the workers, as JSON; 503 names what is down.
+"""`GET /api/health/`: database, broker, workers and beat as JSON; 503 names what is down.
 
 Built on django-health-check's checks and view; only the JSON shape and the status code are ours.
 """
@@ -54,6 +54,23 @@ class Workers(Ping):
             raise ServiceUnavailable(f"no answer: {type(exc).__name__}") from exc
 
 
+@dataclasses.dataclass
+class Beat(HealthCheck):
+    """Beat's last tick, from its heartbeat in the database: down when older than
+    BEAT_DOWN_AFTER_SECONDS, or when two beats tick at once."""
+
+    timeout = datetime.timedelta(seconds=3)
+    detail: dict | None = dataclasses.field(default=None, repr=False)
+
+    def run(self) -> None:
+        from tasks_app.selectors.beat import beat_status
+
+        status = beat_status()
+        self.detail = status.as_dict()
+        if status.problem:
+            raise ServiceUnavailable(status.problem)
+
+
 class HealthView(HealthCheckView):
     celery_app: Celery = project_celery_app
 
@@ -62,6 +79,7 @@ class HealthView(HealthCheckView):
             "database": Database(),
             "broker": Broker(app=self.celery_app),
             "workers": Workers(app=self.celery_app, timeout=datetime.timedelta(seconds=1)),
+            "beat": Beat(),
         }
 
     def get_checks(self):
@@ -78,6 +96,9 @@ class HealthView(HealthCheckView):
                 "status": "down" if result.error else "up",
                 "error": str(result.error) if result.error else None,
                 "seconds": round(result.time_taken, 3),
+                **(
+                    {"detail": result.check.detail} if getattr(result.check, "detail", None) else {}
+                ),
             }
             for name, result in zip(checks, results, strict=True)
         }

@@ -161,8 +161,13 @@ CELERY_WORKER_CONCURRENCY = ENV.celery.worker_concurrency
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_WORKER_SEND_TASK_EVENTS = True  # Flower and the task history see tasks as they run
 CELERY_TASK_SEND_SENT_EVENT = True
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Our subclass: a heartbeat for the health check, and no overwriting of edited default entries.
+CELERY_BEAT_SCHEDULER = "tasks_app.scheduler:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Health reports beat down when its heartbeat (tasks_app.scheduler) is older than this.
+BEAT_DOWN_AFTER_SECONDS = ENV.beat_down_after_seconds
+# A STARTED task with no time limit shows as stalled after this long (docs/periodic.md).
+TASK_STALLED_AFTER_SECONDS = ENV.task_stalled_after_seconds
 
 # --- REST API
 REST_FRAMEWORK = {

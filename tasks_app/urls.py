@@ -3,12 +3,17 @@
 from django.urls import path
 
 from tasks_app.apis.reports import ReportCreateApi, ReportDetailApi, ReportDownloadApi
+from tasks_app.apis.schedules import ScheduleDetailApi, ScheduleListApi, ScheduleRunApi
+from tasks_app.apis.tasks import TaskDetailApi
 
-urlpatterns: list = []
-urlpatterns += [
+urlpatterns = [
     path("reports/", ReportCreateApi.as_view(), name="reports-create"),
     path("reports/<uuid:report_id>/", ReportDetailApi.as_view(), name="reports-detail"),
     path(
         "reports/<uuid:report_id>/download/", ReportDownloadApi.as_view(), name="reports-download"
     ),
+    path("schedules/", ScheduleListApi.as_view(), name="schedule-list"),
+    path("schedules/<int:schedule_id>/", ScheduleDetailApi.as_view(), name="schedule-detail"),
+    path("schedules/<int:schedule_id>/run/", ScheduleRunApi.as_view(), name="schedule-run"),
+    path("tasks/<str:task_id>/", TaskDetailApi.as_view(), name="task-detail"),
 ]

@@ -1,6 +1,14 @@
 """Admin pages of the background-task app, one module per concern."""
 
+from tasks_app.admin import history, periodic
 from tasks_app.admin.emails import EmailLogAdmin, OutboxMessageAdmin
 from tasks_app.admin.reports import UserReportAdmin, generate_csv_report
 
-__all__ = ["EmailLogAdmin", "OutboxMessageAdmin", "UserReportAdmin", "generate_csv_report"]
+__all__ = [
+    "EmailLogAdmin",
+    "OutboxMessageAdmin",
+    "UserReportAdmin",
+    "generate_csv_report",
+    "history",
+    "periodic",
+]

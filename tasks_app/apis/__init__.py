@@ -1,1 +1,1 @@
-"""REST endpoints of the background-task app, one module per concern."""
+"""REST endpoints of the background-task app: one APIView per operation, one module per concern."""

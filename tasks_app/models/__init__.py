@@ -1,7 +1,9 @@
 """Models of the background-task app, one module per concern."""
 
+from tasks_app.models.beat import BeatHeartbeat
 from tasks_app.models.emails import EmailLog
 from tasks_app.models.outbox import OutboxMessage
+from tasks_app.models.overview import TaskOverview
 from tasks_app.models.reports import UserReport
 
-__all__ = ["EmailLog", "OutboxMessage", "UserReport"]
+__all__ = ["BeatHeartbeat", "EmailLog", "OutboxMessage", "TaskOverview", "UserReport"]

@@ -1,1 +1,1 @@
-"""Read-side queries of the background-task app (selectors), one module per concern."""
+"""Reads of the background-task app (selectors), one module per concern."""

@@ -4,12 +4,14 @@ Schedules in the database and messages already queued refer to tasks by these na
 one is a migration, not a refactor.
 """
 
+from tasks_app.tasks.cleanup import cleanup_sessions
 from tasks_app.tasks.diagnostics import ping
 from tasks_app.tasks.emails import requeue_stale_emails, send_email, send_welcome_email
 from tasks_app.tasks.outbox import relay_outbox
 from tasks_app.tasks.reports import expire_reports, fail_stale_reports, generate_user_report
 
 __all__ = [
+    "cleanup_sessions",
     "expire_reports",
     "fail_stale_reports",
     "generate_user_report",

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.utils.module_loading import import_string
+from django_celery_beat.schedulers import DatabaseScheduler
 
 from project.celery import app
 
@@ -23,7 +25,9 @@ def test_seed_worker_and_result_settings():
 
 
 def test_history_and_database_schedules():
-    assert app.conf.beat_scheduler == "django_celery_beat.schedulers:DatabaseScheduler"
+    # django-celery-beat's DatabaseScheduler, plus a heartbeat for the health check.
+    assert app.conf.beat_scheduler == "tasks_app.scheduler:DatabaseScheduler"
+    assert issubclass(import_string("tasks_app.scheduler.DatabaseScheduler"), DatabaseScheduler)
     assert app.conf.result_extended is True
     assert app.conf.task_track_started is True
 

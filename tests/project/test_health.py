@@ -1,4 +1,4 @@
-"""`GET /api/health/` reports the database, the broker and the workers."""
+"""`GET /api/health/` reports the database, the broker, the workers and beat."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ def call_health(**view_options) -> tuple[int, dict]:
     return response.status_code, json.loads(response.content)
 
 
-def test_all_up_with_a_running_worker(client, celery_worker):
+def test_all_up_with_a_running_worker_and_beat(client, beat):
     response = client.get("/api/health/")
 
     assert response.status_code == 200, response.json()
@@ -30,7 +30,9 @@ def test_all_up_with_a_running_worker(client, celery_worker):
         "database": "up",
         "broker": "up",
         "workers": "up",
+        "beat": "up",
     }
+    assert body["checks"]["beat"]["detail"]["age_seconds"] < 30
 
 
 @pytest.fixture
@@ -40,7 +42,7 @@ def own_broker(monkeypatch):
 
 
 @pytest.mark.usefixtures("own_broker")
-def test_no_worker_listening_is_503_naming_the_workers(tmp_path):
+def test_no_worker_or_beat_is_503_naming_them(tmp_path):
     # An empty broker of its own: reachable, but no worker consumes from it.
     folder = str(tmp_path)
     empty = Celery("empty", broker="filesystem://", set_as_current=False)
@@ -53,16 +55,16 @@ def test_no_worker_listening_is_503_naming_the_workers(tmp_path):
     status, body = call_health(celery_app=empty)
 
     assert status == 503
-    assert body["down"] == ["workers"]
+    assert body["down"] == ["workers", "beat"]
     assert body["checks"]["broker"]["status"] == "up"
 
 
 @pytest.mark.usefixtures("own_broker")
-def test_broker_down_is_503_naming_broker_and_workers():
+def test_broker_down_is_503_naming_broker_workers_and_beat():
     unreachable = Celery("down", broker="redis://127.0.0.1:1/0", set_as_current=False)
 
     status, body = call_health(celery_app=unreachable)
 
     assert status == 503
-    assert body["down"] == ["broker", "workers"]
+    assert body["down"] == ["broker", "workers", "beat"]
     assert body["checks"]["database"]["status"] == "up"

@@ -28,7 +28,7 @@ from tasks_app.models import EmailLog, OutboxMessage
 from tasks_app.queue.celery import CeleryTaskQueue
 from tasks_app.services.emails import email_queue, emails_requeue_stale
 from tests.support.polling import wait_for
-from tests.support.services import redis_url, require
+from tests.support.services import redis_url, require, unavailable
 from tests.support.worker import BASE_DIR, LOG_DIR, worker_env
 from tests.tasks_app.emails.support import BrokerWorker, RedisServer, SmtpServer, publisher_app
 
@@ -118,7 +118,7 @@ def test_welcome_email_is_sent_once_when_redis_was_down_during_user_creation(
     smtp: SmtpServer, broker_worker, settings
 ):
     if not shutil.which("redis-server"):
-        pytest.skip("redis-server is not installed: this test starts and stops its own")
+        unavailable("redis-server is not installed: this test starts and stops its own")
     redis = RedisServer().start()
     relay = None
     try:

@@ -1,0 +1,137 @@
+"""`/api/schedules/`: periodic tasks, editable at run time by admins (beat picks changes up)."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.shortcuts import get_object_or_404
+from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.permissions import IsAdminUser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from project.errors import ERROR_RESPONSES, ErrorSerializer
+from tasks_app.selectors.history import periodic_task_next_run
+from tasks_app.services.schedules import periodic_task_run_now, periodic_task_update
+
+
+class IntervalSerializer(serializers.Serializer):
+    every = serializers.IntegerField(min_value=1)
+    period = serializers.ChoiceField(choices=IntervalSchedule.PERIOD_CHOICES)
+
+
+class CrontabSerializer(serializers.Serializer):
+    minute = serializers.CharField(max_length=240, default="*")
+    hour = serializers.CharField(max_length=96, default="*")
+    day_of_week = serializers.CharField(max_length=64, default="*")
+    day_of_month = serializers.CharField(max_length=124, default="*")
+    month_of_year = serializers.CharField(max_length=64, default="*")
+    timezone = serializers.CharField(max_length=63, default="UTC")
+
+    def validate(self, attrs):
+        try:  # the model's own validators: "61" minutes or an unknown time zone are refused here
+            CrontabSchedule(**attrs).full_clean(validate_unique=False)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.message_dict) from exc
+        return attrs
+
+
+class ScheduleOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    task = serializers.CharField()
+    enabled = serializers.BooleanField()
+    interval = serializers.SerializerMethodField()
+    crontab = serializers.SerializerMethodField()
+    queue = serializers.CharField(allow_null=True)
+    priority = serializers.IntegerField(allow_null=True)
+    last_run_at = serializers.DateTimeField(allow_null=True)
+    next_run_at = serializers.SerializerMethodField()
+    total_run_count = serializers.IntegerField()
+
+    def get_interval(self, obj: PeriodicTask) -> dict | None:
+        return IntervalSerializer(obj.interval).data if obj.interval else None
+
+    def get_crontab(self, obj: PeriodicTask) -> dict | None:
+        if not obj.crontab:
+            return None
+        data = CrontabSerializer(obj.crontab).data
+        data["timezone"] = str(obj.crontab.timezone)
+        return data
+
+    def get_next_run_at(self, obj: PeriodicTask) -> str | None:
+        next_run = periodic_task_next_run(obj)
+        return next_run.isoformat() if next_run else None
+
+
+def _periodic_tasks():
+    return PeriodicTask.objects.select_related("interval", "crontab", "solar", "clocked")
+
+
+SCHEDULE_RESPONSES = {200: ScheduleOutputSerializer, 404: ErrorSerializer, **ERROR_RESPONSES}
+
+
+class ScheduleListApi(APIView):
+    permission_classes = [IsAdminUser]
+
+    @extend_schema(
+        operation_id="schedules_list",
+        responses={200: ScheduleOutputSerializer(many=True), **ERROR_RESPONSES},
+    )
+    def get(self, request):
+        tasks = _periodic_tasks().order_by("name")
+        return Response(ScheduleOutputSerializer(tasks, many=True).data)
+
+
+class ScheduleDetailApi(APIView):
+    """PATCH one schedule: `enabled`, and either `interval` or `crontab`."""
+
+    permission_classes = [IsAdminUser]
+
+    class InputSerializer(serializers.Serializer):
+        enabled = serializers.BooleanField(required=False)
+        interval = IntervalSerializer(required=False)
+        crontab = CrontabSerializer(required=False)
+
+        def validate(self, attrs):
+            if "interval" in attrs and "crontab" in attrs:
+                raise serializers.ValidationError("Give either an interval or a crontab, not both.")
+            return attrs
+
+    @extend_schema(operation_id="schedules_retrieve", responses=SCHEDULE_RESPONSES)
+    def get(self, request, schedule_id: int):
+        task = get_object_or_404(_periodic_tasks(), pk=schedule_id)
+        return Response(ScheduleOutputSerializer(task).data)
+
+    @extend_schema(
+        operation_id="schedules_update",
+        request=InputSerializer,
+        responses=SCHEDULE_RESPONSES,
+    )
+    def patch(self, request, schedule_id: int):
+        task = get_object_or_404(_periodic_tasks(), pk=schedule_id)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        task = periodic_task_update(periodic_task=task, **serializer.validated_data)
+        return Response(ScheduleOutputSerializer(task).data)
+
+
+class ScheduleRunApi(APIView):
+    """POST: send the task once now, with the schedule's queue, expiry, priority and headers."""
+
+    permission_classes = [IsAdminUser]
+
+    @extend_schema(
+        operation_id="schedules_run",
+        request=None,
+        responses={
+            202: inline_serializer("ScheduleRun", {"task_id": serializers.CharField()}),
+            404: ErrorSerializer,
+            **ERROR_RESPONSES,
+        },
+    )
+    def post(self, request, schedule_id: int):
+        task = get_object_or_404(PeriodicTask, pk=schedule_id)
+        task_id = periodic_task_run_now(periodic_task=task)
+        return Response({"task_id": task_id}, status=status.HTTP_202_ACCEPTED)

@@ -1,0 +1,62 @@
+"""Beat's scheduler: django-celery-beat's `DatabaseScheduler` with two changes.
+
+Run it with `celery -A project beat` (settings.CELERY_BEAT_SCHEDULER names it). Only ONE beat may
+run against a database: two would publish every periodic task twice.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import os
+import socket
+import time
+
+from django.db import DatabaseError, close_old_connections
+from django.utils import timezone
+from django_celery_beat.schedulers import DatabaseScheduler as BaseDatabaseScheduler
+
+from tasks_app.models import BeatHeartbeat
+
+logger = logging.getLogger(__name__)
+
+HEARTBEAT_EVERY = 5.0  # seconds between two heartbeat writes (beat ticks at least this often)
+HEARTBEAT_KEEP = datetime.timedelta(days=1)  # rows of beats gone longer than this are removed
+
+
+class DatabaseScheduler(BaseDatabaseScheduler):
+    """1. Writes a heartbeat row (`BeatHeartbeat`) so the health check sees a dead or second beat.
+    2. Does not install its default `celery.backend_cleanup` entry: the stock scheduler
+       `update_or_create`s it at every start, silently undoing an edit made in the admin. Ours is
+       created once by `manage.py setup_periodic_tasks` (run after every `migrate`).
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        self._instance = f"{socket.gethostname()}:{os.getpid()}"
+        self._started_at = timezone.now()
+        self._last_heartbeat = 0.0
+        super().__init__(*args, **kwargs)
+
+    def install_default_entries(self, data) -> None:
+        """Deliberately nothing: see the class docstring."""
+
+    def tick(self, *args, **kwargs) -> float:
+        if time.monotonic() - self._last_heartbeat >= HEARTBEAT_EVERY:
+            self._heartbeat()
+        return super().tick(*args, **kwargs)
+
+    def _heartbeat(self) -> None:
+        now = timezone.now()
+        try:
+            close_old_connections()
+            BeatHeartbeat.objects.update_or_create(
+                instance=self._instance,
+                defaults={"last_tick_at": now},
+                create_defaults={"started_at": self._started_at, "last_tick_at": now},
+            )
+            if self._last_heartbeat == 0.0:
+                BeatHeartbeat.objects.filter(last_tick_at__lt=now - HEARTBEAT_KEEP).delete()
+        except DatabaseError as exc:  # the schedule itself will log and retry; beat keeps going
+            logger.warning("beat heartbeat not written: %r", exc)
+            return
+        self._last_heartbeat = time.monotonic()

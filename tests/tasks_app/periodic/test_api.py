@@ -1,0 +1,126 @@
+"""`/api/schedules/` and `/api/tasks/{id}/`: admins only, and what they do."""
+
+from __future__ import annotations
+
+import datetime
+import json
+
+import pytest
+from django.utils import timezone
+from django_celery_beat.models import IntervalSchedule, PeriodicTask, PeriodicTasks
+from django_celery_results.models import TaskResult
+from rest_framework.test import APIClient
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def api(admin) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(admin)
+    return client
+
+
+def _cleanup() -> PeriodicTask:
+    return PeriodicTask.objects.get(name="cleanup-expired-sessions")
+
+
+@pytest.mark.parametrize(
+    ("method", "url"),
+    [
+        ("get", "/api/schedules/"),
+        ("get", "/api/schedules/{pk}/"),
+        ("patch", "/api/schedules/{pk}/"),
+        ("post", "/api/schedules/{pk}/run/"),
+        ("get", "/api/tasks/some-task-id/"),
+    ],
+)
+def test_non_admins_are_refused(plain_user, method, url):
+    url = url.format(pk=_cleanup().pk)
+    client = APIClient()
+    assert getattr(client, method)(url, {}, format="json").status_code in (401, 403)
+    client.force_authenticate(plain_user)
+    assert getattr(client, method)(url, {"enabled": False}, format="json").status_code == 403
+    assert _cleanup().enabled
+
+
+def test_list_shows_every_schedule_with_its_timing(api):
+    response = api.get("/api/schedules/")
+
+    assert response.status_code == 200
+    by_name = {row["name"]: row for row in response.json()}
+    assert by_name["cleanup-expired-sessions"]["interval"] == {"every": 1, "period": "hours"}
+    assert by_name["celery.backend_cleanup"]["crontab"]["hour"] == "4"
+    assert by_name["cleanup-expired-sessions"]["next_run_at"] is not None
+
+
+def test_patch_interval_points_at_a_new_schedule_and_tells_beat(api):
+    before = PeriodicTasks.last_change()
+    shared = _cleanup().interval
+
+    response = api.patch(
+        f"/api/schedules/{_cleanup().pk}/",
+        {"interval": {"every": 2, "period": "seconds"}},
+        format="json",
+    )
+
+    assert response.status_code == 200, response.json()
+    assert response.json()["interval"] == {"every": 2, "period": "seconds"}
+    task = _cleanup()
+    assert (task.interval.every, task.interval.period) == (2, IntervalSchedule.SECONDS)
+    shared.refresh_from_db()  # the old row, maybe used by other tasks, is unchanged
+    assert (shared.every, shared.period) == (1, IntervalSchedule.HOURS)
+    assert PeriodicTasks.last_change() > (
+        before or datetime.datetime.min.replace(tzinfo=datetime.UTC)
+    )
+
+
+def test_patch_crontab_and_disable(api):
+    response = api.patch(
+        f"/api/schedules/{_cleanup().pk}/",
+        {"crontab": {"minute": "*/15"}, "enabled": False},
+        format="json",
+    )
+
+    assert response.status_code == 200, response.json()
+    task = _cleanup()
+    assert task.interval is None and task.crontab.minute == "*/15"
+    assert not task.enabled
+    assert api.patch(f"/api/schedules/{task.pk}/", {"enabled": True}, format="json").json()[
+        "enabled"
+    ]
+
+
+def test_patch_rejects_a_bad_crontab_and_both_timings(api):
+    url = f"/api/schedules/{_cleanup().pk}/"
+    assert api.patch(url, {"crontab": {"minute": "61"}}, format="json").status_code == 400
+    both = {"crontab": {"minute": "1"}, "interval": {"every": 1, "period": "days"}}
+    assert api.patch(url, both, format="json").status_code == 400
+    assert (
+        api.patch(url, {"interval": {"every": 0, "period": "days"}}, format="json").status_code
+        == 400
+    )
+    assert _cleanup().interval.every == 1
+
+
+def test_task_detail_returns_the_history_row_with_stalled_status(api):
+    TaskResult.objects.create(
+        task_id="t-1",
+        task_name="tasks_app.cleanup_sessions",
+        task_args=json.dumps("()"),
+        task_kwargs=json.dumps("{'user_id': 'u-1'}"),
+        status="STARTED",
+        worker="w1@host",
+        periodic_task_name="cleanup-expired-sessions",
+        date_started=timezone.now() - datetime.timedelta(hours=2),
+    )
+
+    response = api.get("/api/tasks/t-1/")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "STALLED"  # its time limit (900 s) passed long ago
+    assert body["args"] == [] and body["kwargs"] == {"user_id": "u-1"}
+    assert body["worker"] == "w1@host"
+    assert body["periodic_task_name"] == "cleanup-expired-sessions"
+    assert api.get("/api/tasks/missing/").status_code == 404
