@@ -10,18 +10,22 @@ import pytest
 from django.conf import settings
 
 
+def unavailable(message: str) -> None:
+    """Skip a test whose outside service or program is missing; in CI, where everything must
+    run, fail it instead."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{message}; CI runs every test, so it must be there")
+    pytest.skip(message)
+
+
 def require(name: str, url: str) -> None:
-    """Skip the test when the service at `url` does not accept connections; in CI, fail it."""
+    """The service at `url` must accept connections."""
     parts = urlsplit(url)
     try:
-        socket.create_connection(
-            (parts.hostname or "127.0.0.1", parts.port or 0), timeout=1
-        ).close()
+        address = (parts.hostname or "127.0.0.1", parts.port or 0)
+        socket.create_connection(address, timeout=1).close()
     except OSError as exc:
-        message = f"{name} is not reachable at {parts.hostname}:{parts.port} ({exc})"
-        if os.environ.get("CI"):
-            pytest.fail(f"{message}; CI runs every test, so the service must be up")
-        pytest.skip(message)
+        unavailable(f"{name} is not reachable at {parts.hostname}:{parts.port} ({exc})")
 
 
 def redis_url() -> str:
