@@ -4,7 +4,7 @@ Why batches: one `DELETE ... WHERE expires_at < now()` over millions of rows is 
 transaction holding every deleted row's lock, so a logout (which deletes its own session) waits
 behind it and a crash rolls it all back. Each batch here is its own short transaction.
 
-Postgres (measured in docs/benchmarks-cleanup.md): one pass over the table in ranges of pages
+Postgres (measured in docs/benchmarks.md): one pass over the table in ranges of pages
 (`ctid >= '(a,0)' AND ctid < '(b,0)'`, a TID range scan: every page is read once, unlike a
 `LIMIT` batch that rescans the dead rows of the batches before it). A run takes a transaction-level
 advisory lock on each range first and skips a range another run holds, so two runs at once never

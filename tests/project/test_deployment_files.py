@@ -93,6 +93,7 @@ def test_flower_is_never_open():
     flower = SERVICES["flower"]
     assert flower["environment"]["FLOWER_BASIC_AUTH"].startswith("${FLOWER_BASIC_AUTH:?")
     assert "--persistent=False" in flower["command"]
+    assert "--conf=flowerconfig.py" in flower["command"]  # refuses to start without basic auth
 
 
 def test_env_example_lists_every_variable_the_settings_read():
@@ -109,6 +110,7 @@ def test_procfile_runs_web_worker_and_beat_from_this_project():
     for command in processes.values():
         for target in command_targets(command):
             assert module_exists(target)
+    assert "--conf=flowerconfig.py" in processes["flower"]
 
 
 def test_dockerfile_installs_the_pinned_requirements():
