@@ -24,6 +24,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
 
+from bench.support import ensure_database
+
+if os.environ.get("DATABASE_URL", "").startswith("postgres"):
+    ensure_database(os.environ["DATABASE_URL"])
+
 import django
 
 django.setup()

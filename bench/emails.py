@@ -28,6 +28,11 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
 
+from bench.support import ensure_database  # noqa: E402
+
+if os.environ.get("DATABASE_URL", "").startswith("postgres"):
+    ensure_database(os.environ["DATABASE_URL"])
+
 import django  # noqa: E402
 
 django.setup()

@@ -27,9 +27,12 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlsplit
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(BASE_DIR))
+
+from bench.support import ensure_database  # noqa: E402
+
 DEFAULT_URL = "postgres://root@127.0.0.1:5432/wt_reports_bench"
 FILTERS = {"is_active": True}
 VARIANTS = ("psql", "project", "seed")
@@ -49,7 +52,7 @@ def main() -> None:
     os.environ["DJANGO_SETTINGS_MODULE"] = "project.settings"
     os.environ.setdefault("DJANGO_DEBUG", "false")
     os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only")
-    _create_database(url)
+    ensure_database(url)
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=BASE_DIR, check=True)
 
     sys.path.insert(0, str(BASE_DIR))
@@ -89,19 +92,6 @@ def main() -> None:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     _print_table(results)
-
-
-def _create_database(url: str) -> None:
-    name = urlsplit(url).path.lstrip("/")
-    server = url.rsplit("/", 1)[0] + "/postgres"
-    exists = subprocess.run(
-        ["psql", server, "-tAc", f"SELECT 1 FROM pg_database WHERE datname = '{name}'"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-    if not exists:
-        subprocess.run(["psql", server, "-qc", f'CREATE DATABASE "{name}"'], check=True)
 
 
 def _seed(connection, size: int) -> None:
