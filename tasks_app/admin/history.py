@@ -78,6 +78,9 @@ class TaskResultAdmin(BaseTaskResultAdmin):
     actions = ("reenqueue",)
     list_per_page = 50
 
+    def has_add_permission(self, request) -> bool:
+        return False  # history is written by workers, never by hand
+
     def get_queryset(self, request):
         # "meta" is never shown in the list; the result and traceback are (shortened).
         return super().get_queryset(request).defer("meta")

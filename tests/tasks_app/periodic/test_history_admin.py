@@ -223,6 +223,13 @@ def test_change_pages_render(client, superadmin):
 
 
 @pytest.mark.django_db
+def test_task_history_cannot_be_written_by_hand(client, superadmin):
+    client.force_login(superadmin)
+
+    assert client.get(reverse("admin:django_celery_results_taskresult_add")).status_code == 403
+
+
+@pytest.mark.django_db
 def test_plain_users_cannot_see_history_or_overview(client, plain_user):
     client.force_login(plain_user)
     for url in (HISTORY, OVERVIEW):
