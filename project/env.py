@@ -32,7 +32,7 @@ class CelerySettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="CELERY_", extra="ignore")
 
-    broker_url: str = Field(default="filesystem://", description="redis://host:6379/1 or amqp://")
+    broker_url: str = Field(default="filesystem://localhost//", description="redis://host:6379/1")
     result_backend: str = Field(default="django-db", description="where task results go")
     task_default_queue: str = Field(default="default", min_length=1)
     task_default_retry_delay: int = Field(default=60, ge=0)

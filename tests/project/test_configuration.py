@@ -25,7 +25,7 @@ def clean_environ(monkeypatch):
 def test_defaults_serve_the_embedded_run(clean_environ):
     env = load_env()
     assert env.database()["ENGINE"] == "django.db.backends.sqlite3"
-    assert env.celery.broker_url == "filesystem://"
+    assert env.celery.broker_url == "filesystem://localhost//"
     assert env.celery.result_backend == "django-db"
     assert (env.celery.task_default_queue, env.celery.task_default_retry_delay) == ("default", 60)
     assert (env.celery.task_max_retries, env.celery.worker_concurrency) == (3, 4)

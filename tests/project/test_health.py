@@ -45,7 +45,7 @@ def own_broker(monkeypatch):
 def test_no_worker_or_beat_is_503_naming_them(tmp_path):
     # An empty broker of its own: reachable, but no worker consumes from it.
     folder = str(tmp_path)
-    empty = Celery("empty", broker="filesystem://", set_as_current=False)
+    empty = Celery("empty", broker="filesystem://localhost//", set_as_current=False)
     empty.conf.broker_transport_options = {
         "data_folder_in": folder,
         "data_folder_out": folder,
