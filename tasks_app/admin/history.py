@@ -158,6 +158,6 @@ class TaskOverviewAdmin(admin.ModelAdmin):
             "stats": task_stats(now=now),
             "queues": queue_lengths(queues).items(),
             "workers": workers_online(),
-            "schedules": periodic_tasks_with_runs(now=now),
+            "schedules": periodic_tasks_with_runs(),
         }
         return TemplateResponse(request, "admin/tasks_app/overview.html", context)

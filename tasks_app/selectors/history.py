@@ -222,24 +222,26 @@ class ScheduleRow:
     next_run_at: datetime.datetime | None
 
 
-def periodic_task_next_run(
-    task: PeriodicTask, *, now: datetime.datetime | None = None
-) -> datetime.datetime | None:
+def periodic_task_next_run(task: PeriodicTask) -> datetime.datetime | None:
     """When beat will next send it (None if disabled or not computable, e.g. solar)."""
     if not task.enabled:
         return None
-    now = now or timezone.now()
     try:
         if task.clocked_id:
             return task.clocked.clocked_time
+        schedule = task.schedule
+        # The estimate is relative to the schedule's own clock, so it is added to that clock.
+        now = schedule.now()
         last = task.last_run_at or task.date_changed or now
-        return now + max(task.schedule.remaining_estimate(last), datetime.timedelta(0))
+        estimate = now + max(schedule.remaining_estimate(last), datetime.timedelta(0))
+        # It lands a few microseconds early (03:59:59.998 for a 04:00 crontab).
+        return (estimate + datetime.timedelta(milliseconds=500)).replace(microsecond=0)
     except Exception:  # a solar schedule without a location, a removed schedule row ...
         return None
 
 
-def periodic_tasks_with_runs(*, now: datetime.datetime | None = None) -> list[ScheduleRow]:
+def periodic_tasks_with_runs() -> list[ScheduleRow]:
     tasks = PeriodicTask.objects.select_related("interval", "crontab", "solar", "clocked").order_by(
         "name"
     )
-    return [ScheduleRow(t, t.last_run_at, periodic_task_next_run(t, now=now)) for t in tasks]
+    return [ScheduleRow(t, t.last_run_at, periodic_task_next_run(t)) for t in tasks]

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 
 from project.celery import app as celery_app
 from tasks_app.scheduler import DatabaseScheduler
+from tasks_app.selectors.history import periodic_task_next_run
 from tasks_app.services.schedules import DEFAULT_SCHEDULES, periodic_tasks_setup_defaults
 
 pytestmark = pytest.mark.django_db
@@ -88,3 +92,13 @@ def test_beat_start_does_not_reset_an_edited_backend_cleanup():
     scheduler.setup_schedule()  # (the stock one installs its default entries here)
 
     assert PeriodicTask.objects.get(name="celery.backend_cleanup").crontab_id == weekly.pk
+
+
+@pytest.mark.django_db
+def test_next_run_of_a_crontab_is_its_exact_minute():
+    backend = PeriodicTask.objects.get(name="celery.backend_cleanup")  # crontab 0 4 * * *
+
+    next_run = periodic_task_next_run(backend)
+
+    assert (next_run.hour, next_run.minute, next_run.second, next_run.microsecond) == (4, 0, 0, 0)
+    assert datetime.timedelta(0) < next_run - timezone.now() <= datetime.timedelta(days=1)
