@@ -5,12 +5,11 @@ from __future__ import annotations
 import getpass
 import os
 
-from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.models import Role
 from accounts.services import user_create
-from project.errors import ApplicationError
+from project.commands import service_errors
 
 
 class Command(BaseCommand):
@@ -37,14 +36,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, username: str, email: str, role: str, **options) -> None:
         password = self._password(options["password_env"])
-        try:
+        with service_errors():
             user = user_create(username=username, email=email, password=password, role=role)
-        except ValidationError as exc:
-            raise CommandError(
-                "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
-            ) from None
-        except ApplicationError as exc:
-            raise CommandError(exc.message) from exc
         self.stdout.write(self.style.SUCCESS(f"Created {user.role} {user.username} ({user.pk})."))
 
     def _password(self, variable: str | None) -> str:
