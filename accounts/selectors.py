@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -61,4 +62,30 @@ def auth_session_get_active(*, token: str) -> AuthSession | None:
             user__is_active=True,
         )
         .first()
+    )
+
+
+# --- Expired sessions (what `manage.py cleanup_sessions --dry-run` reports) --------------------
+
+
+@dataclass(frozen=True)
+class ExpiredSessions:
+    auth_sessions: int
+    django_sessions: int | None  # None when the session engine keeps no rows to count
+
+
+def sessions_count_expired(*, now: datetime | None = None) -> ExpiredSessions:
+    """How many API sessions and Django sessions the cleanup would delete now."""
+    now = now or timezone.now()
+    django_sessions = None
+    if settings.SESSION_ENGINE in {
+        "django.contrib.sessions.backends.db",
+        "django.contrib.sessions.backends.cached_db",
+    }:
+        from django.contrib.sessions.models import Session
+
+        django_sessions = Session.objects.filter(expire_date__lt=now).count()
+    return ExpiredSessions(
+        auth_sessions=AuthSession.objects.filter(expires_at__lt=now).count(),
+        django_sessions=django_sessions,
     )

@@ -1,8 +1,9 @@
 """Writes on users and their API sessions. Every entry point (REST, admin, commands) calls these.
 
 The seed's `CreateUserInteractor` becomes `user_create`: one transaction, Django's password
-validators, and the welcome email enqueued through the task-queue port, which publishes only after
-commit (the seed's `send_task` went out at once, so a rolled-back user could still get an email).
+validators, and the welcome email queued in that transaction (`accounts.emails`), which the
+task-queue port publishes only after commit (the seed's `send_task` went out at once, so a
+rolled-back user could still get an email).
 """
 
 from __future__ import annotations
@@ -21,11 +22,11 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from accounts.emails import welcome_email_queue
 from accounts.models import AuthSession, Role, User
 from project.errors import ApplicationError, AuthenticationError, PermissionDeniedError
 from tasks_app.queue import TaskQueue, get_task_queue
 
-WELCOME_EMAIL_TASK = "tasks_app.send_welcome_email"
 PRIVILEGED_ROLES = frozenset({Role.ADMIN, Role.SUPER_ADMIN})
 # Writing last_used_at on every request would turn every read into a write; a minute is precise
 # enough to see which sessions are in use.
@@ -122,14 +123,14 @@ def user_create(
     created_by: User | None = None,
     task_queue: TaskQueue | None = None,
 ) -> User:
-    """Create an account and enqueue its welcome email (sent once the transaction commits)."""
+    """Create an account and queue its welcome email: one `EmailLog` row and one
+    `tasks_app.send_email` message, published once the transaction commits."""
     user_check_role_change(actor=created_by, role=role)
     user = User(username=username, email=User.objects.normalize_email(email), role=role)
     user_validate(user=user, password=password)
     user.set_password(password)
     _save(user, force_insert=True)
-    # Only the id travels: the task loads the address itself (the seed sent email and name).
-    (task_queue or get_task_queue()).enqueue(WELCOME_EMAIL_TASK, user_id=str(user.pk))
+    welcome_email_queue(user=user, task_queue=task_queue or get_task_queue())
     return user
 
 

@@ -45,7 +45,7 @@ from django_celery_results.models import TaskResult  # noqa: E402
 
 from project.celery import app  # noqa: E402
 from tasks_app.models import EmailLog  # noqa: E402
-from tasks_app.services.emails import email_queue  # noqa: E402
+from tasks_app.services.emails.queueing import email_queue  # noqa: E402
 
 
 class Counting:

@@ -1,11 +1,12 @@
-"""Periodic housekeeping tasks (scheduled in the database by django-celery-beat)."""
+"""Periodic housekeeping tasks (scheduled in the database by django-celery-beat) over the
+accounts' own cleanup service."""
 
 from __future__ import annotations
 
 from celery import shared_task
 from django.utils import timezone
 
-from tasks_app.services.cleanup import sessions_clear_expired
+from accounts.cleanup import sessions_clear_expired
 
 
 @shared_task(name="tasks_app.cleanup_sessions", time_limit=900, soft_time_limit=840)

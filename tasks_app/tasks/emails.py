@@ -8,20 +8,23 @@ So no address, name or body sits in the broker, the result table or Flower.
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 from celery import shared_task
 from django.conf import settings
 
-from tasks_app.services.emails import (
-    EmailRetryLater,
-    email_send,
-    emails_requeue_stale,
+from accounts.emails import welcome_email_queue
+from accounts.selectors import user_get
+from tasks_app.services.emails.delivery import EmailRetryLater, email_send
+from tasks_app.services.emails.housekeeping import emails_requeue_stale
+from tasks_app.services.emails.policy import (
     retry_countdown,
     send_soft_time_limit,
     send_time_limit,
-    welcome_email_queue,
 )
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(
@@ -60,8 +63,14 @@ def send_email(self, email_log_id: int) -> dict:
     time_limit=60,
 )
 def send_welcome_email(user_id: str) -> dict:
-    """Queue the user's welcome email. Redelivered: finds the row it made and queues nothing."""
-    log = welcome_email_queue(user_id=user_id)
+    """Queue the user's welcome email, for messages published before `user_create` queued it
+    itself and for callers of the seed's name. Redelivered, or the user was created by
+    `user_create`: finds the `welcome:<user id>` row and queues nothing."""
+    user = user_get(user_id=user_id)
+    if user is None:
+        logger.info("welcome email skipped: user %s does not exist", user_id)
+        return {"status": "skipped", "user_id": user_id}
+    log = welcome_email_queue(user=user)
     if log is None:
         return {"status": "skipped", "user_id": user_id}
     return {"status": "queued", "email_log_id": log.pk, "user_id": user_id}

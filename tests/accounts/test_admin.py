@@ -10,6 +10,7 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.models import AuthSession, Role, User
+from tasks_app.models import EmailLog
 from tests.factories import PASSWORD, AdminFactory, SuperAdminFactory, UserFactory, open_session
 
 pytestmark = pytest.mark.django_db
@@ -59,8 +60,9 @@ def test_admin_add_form_goes_through_user_create(
     user = User.objects.get(username="grace")
     assert (user.role, user.is_staff, user.is_superuser) == (Role.ADMIN, True, False)
     assert user.check_password(PASSWORD)
+    welcome = EmailLog.objects.get(idempotency_key=f"welcome:{user.pk}")
     assert [(t.name, t.kwargs) for t in task_queue.published] == [
-        ("tasks_app.send_welcome_email", {"user_id": str(user.pk)})
+        ("tasks_app.send_email", {"email_log_id": welcome.pk})
     ]
 
 

@@ -13,6 +13,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.models import AuthSession, Role, User
+from tasks_app.models import EmailLog
 from tests.factories import PASSWORD, AdminFactory, UserFactory, open_session
 from tests.support.services import redis_url, require
 
@@ -160,8 +161,9 @@ def test_create_user_returns_201_and_enqueues_the_welcome_email(
     body = response.json()
     assert body["role"] == "USER" and "password" not in body
     assert "password" not in str(body) and PASSWORD not in str(body)
+    welcome = EmailLog.objects.get(idempotency_key=f"welcome:{body['id']}")
     assert [(t.name, t.kwargs) for t in task_queue.published] == [
-        ("tasks_app.send_welcome_email", {"user_id": body["id"]})
+        ("tasks_app.send_email", {"email_log_id": welcome.pk})
     ]
 
 

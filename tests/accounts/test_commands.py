@@ -9,6 +9,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from accounts.models import Role, User
+from tasks_app.models import EmailLog
 from tests.factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -34,7 +35,8 @@ def test_create_user_command_goes_through_the_service(
     assert (user.role, user.is_staff, user.is_superuser) == (Role.ADMIN, True, False)
     assert user.check_password(PASSWORD)
     assert "Created ADMIN ops" in out.getvalue()
-    assert [t.kwargs for t in task_queue.published] == [{"user_id": str(user.pk)}]
+    welcome = EmailLog.objects.get(idempotency_key=f"welcome:{user.pk}")
+    assert [t.kwargs for t in task_queue.published] == [{"email_log_id": welcome.pk}]
 
 
 @pytest.mark.parametrize(

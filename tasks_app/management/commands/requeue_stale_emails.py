@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from django.core.management.base import BaseCommand
 
-from tasks_app.services.emails import emails_requeue_stale
+from tasks_app.services.emails.housekeeping import emails_requeue_stale
 
 
 class Command(BaseCommand):

@@ -6,7 +6,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from tasks_app.services.emails import EmailDeliveryError, email_send_now
+from tasks_app.services.emails.delivery import EmailDeliveryError
+from tasks_app.services.emails.queueing import email_send_now
 
 
 class Command(BaseCommand):

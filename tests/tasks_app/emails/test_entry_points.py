@@ -20,12 +20,12 @@ from django.urls import reverse
 from django_celery_results.models import TaskResult
 from rest_framework.test import APIClient
 
+from accounts.emails import WELCOME_SUBJECT
 from accounts.models import Role, User
-from accounts.services import WELCOME_EMAIL_TASK
 from project.celery import app as celery_app
 from tasks_app.models import EmailLog, OutboxMessage
 from tasks_app.selectors.history import queue_lengths, task_result_arguments
-from tasks_app.services.emails import SEND_EMAIL_TASK, WELCOME_SUBJECT
+from tasks_app.services.emails.queueing import SEND_EMAIL_TASK
 from tests.factories import PASSWORD, SuperAdminFactory
 from tests.support.polling import wait_for
 from tests.support.worker import CeleryWorker
@@ -149,7 +149,6 @@ def welcomed(request, email_worker: CeleryWorker, to_email_worker: str) -> Welco
     wait_for(
         lambda: (
             EmailLog.objects.filter(recipient=email, status=EmailLog.Status.SENT).exists()
-            and TaskResult.objects.filter(task_name=WELCOME_EMAIL_TASK, status="SUCCESS").exists()
             and TaskResult.objects.filter(task_name=SEND_EMAIL_TASK, status="SUCCESS").exists()
         ),
         what="the welcome email to be sent",
@@ -177,18 +176,18 @@ def test_each_entry_point_sends_exactly_one_welcome_email_and_failed_creations_n
     assert (log.recipient, log.status, log.attempts) == (user.email, EmailLog.Status.SENT, 1)
     assert smtp.handler.to(welcomed.refused_email) == []
     assert not User.objects.filter(username=welcomed.refused_username).exists()
-    assert TaskResult.objects.filter(task_name=WELCOME_EMAIL_TASK).count() == 1
-    assert TaskResult.objects.filter(task_name=SEND_EMAIL_TASK).count() == 1
+    # One broker message per creation: send_email itself, no welcome task in between.
+    names = [SEND_EMAIL_TASK, "tasks_app.send_welcome_email"]
+    sent = TaskResult.objects.filter(task_name__in=names).values_list("task_name", flat=True)
+    assert list(sent) == [SEND_EMAIL_TASK]
 
 
 def test_task_history_after_a_welcome_email_holds_no_personal_data(
     welcomed: Welcomed, email_worker: CeleryWorker
 ):
-    welcome = TaskResult.objects.get(task_name=WELCOME_EMAIL_TASK)
     send = TaskResult.objects.get(task_name=SEND_EMAIL_TASK)
     log = EmailLog.objects.get()
 
-    assert task_result_arguments(welcome) == ([], {"user_id": str(welcomed.user.pk)})
     assert task_result_arguments(send) == ([], {"email_log_id": log.pk})
     assert send.task_id == log.task_id
     # Every row of the task history, the outbox, the schedules and the other task tables, in
@@ -202,9 +201,9 @@ def test_task_history_after_a_welcome_email_holds_no_personal_data(
     dump = "\n".join(
         json.dumps(row, default=str) for model in places for row in model.objects.values()
     ).lower()
-    assert str(welcomed.user.pk) in dump  # the dump does see the task rows
+    assert log.task_id in dump  # the dump does see the task rows
     worker_log = email_worker.log_path.read_text(errors="replace").lower()
-    assert "tasks_app.send_welcome_email" in worker_log
+    assert f"{SEND_EMAIL_TASK}[{log.task_id}]" in worker_log
     for secret in welcomed.personal_data:
         assert secret.lower() not in dump, f"{secret!r} is in the task tables"
         assert secret.lower() not in worker_log, f"{secret!r} is in the worker's log"

@@ -26,7 +26,8 @@ from accounts.models import User
 from accounts.services import user_create
 from tasks_app.models import EmailLog, OutboxMessage
 from tasks_app.queue.celery import CeleryTaskQueue
-from tasks_app.services.emails import email_queue, emails_requeue_stale
+from tasks_app.services.emails.housekeeping import emails_requeue_stale
+from tasks_app.services.emails.queueing import email_queue
 from tests.support.polling import wait_for
 from tests.support.services import redis_url, require, unavailable
 from tests.support.worker import BASE_DIR, LOG_DIR, worker_env
@@ -146,8 +147,10 @@ def test_welcome_email_is_sent_once_when_redis_was_down_during_user_creation(
         took = time.monotonic() - started
 
         assert User.objects.filter(pk=user.pk).exists() and took < 5  # created, and promptly
-        pending = OutboxMessage.objects.get(task_name="tasks_app.send_welcome_email")
-        assert pending.kwargs == {"user_id": str(user.pk)} and pending.attempts >= 1
+        [pending] = OutboxMessage.objects.all()  # the welcome email's one message
+        welcome = EmailLog.objects.get(idempotency_key=f"welcome:{user.pk}")
+        assert pending.task_name == "tasks_app.send_email"
+        assert pending.kwargs == {"email_log_id": welcome.pk} and pending.attempts >= 1
 
         redis.start()  # empty: whatever the broker held before is gone; the outbox is not
         log = wait_for(

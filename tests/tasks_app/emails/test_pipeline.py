@@ -9,7 +9,7 @@ from accounts.models import User
 from accounts.services import user_create
 from tasks_app.models import EmailLog, OutboxMessage
 from tasks_app.queue import get_task_queue
-from tasks_app.services.emails import email_queue
+from tasks_app.services.emails.queueing import email_queue
 from tests.support.polling import wait_for
 from tests.tasks_app.emails.support import SmtpServer
 
@@ -117,12 +117,13 @@ def test_user_created_by_the_service_gets_exactly_one_welcome_email(smtp: SmtpSe
     assert received.message_id == log.message_id
     assert "Welcome, newcomer!" in received.part("plain")
     assert EmailLog.objects.count() == 1 and smtp.handler.to("other@example.com") == []
-    welcome = wait_for(
-        lambda: TaskResult.objects.filter(task_name="tasks_app.send_welcome_email").first(),
-        what="the welcome task's result",
+    # One broker message for the creation: send_email itself, no welcome task in between.
+    sent = wait_for(
+        lambda: TaskResult.objects.filter(task_id=log.task_id, status="SUCCESS").first(),
+        what="the send_email task's result",
     )
-    assert str(user.pk) in welcome.task_kwargs and "new@example.com" not in welcome.task_kwargs
-    assert "new@example.com" not in str(welcome.result)
+    assert sent.task_name == "tasks_app.send_email"
+    assert not TaskResult.objects.filter(task_name="tasks_app.send_welcome_email").exists()
 
 
 def test_welcome_email_escapes_a_username_with_markup(smtp: SmtpServer):
@@ -136,3 +137,28 @@ def test_welcome_email_escapes_a_username_with_markup(smtp: SmtpServer):
     html = received.part("html")
     assert "Welcome, &lt;script&gt;alert(1)&lt;/script&gt;!" in html and "<script>" not in html
     assert "Welcome, <script>alert(1)</script>!" in received.part("plain")  # text/plain is not HTML
+
+
+def test_the_seeds_welcome_task_delivered_twice_sends_exactly_one_email(smtp: SmtpServer):
+    """A `send_welcome_email` message published before this release, and its redelivery."""
+    user = User.objects.create_user("oldflow", "oldflow@example.com", "x" * 12)
+    task_ids = [
+        get_task_queue().enqueue("tasks_app.send_welcome_email", user_id=str(user.pk))
+        for _ in range(2)
+    ]
+
+    log = wait_for(
+        lambda: EmailLog.objects.filter(recipient="oldflow@example.com", status="sent").first(),
+        what="the welcome email to be sent",
+    )
+    wait_for(
+        lambda: TaskResult.objects.filter(task_id__in=task_ids, status="SUCCESS").count() == 2,
+        what="both welcome tasks to finish",
+    )
+    wait_for(
+        lambda: TaskResult.objects.filter(task_id=log.task_id, status="SUCCESS").exists(),
+        what="the send_email task to finish",
+    )
+
+    assert [r.message_id for r in smtp.handler.to("oldflow@example.com")] == [log.message_id]
+    assert TaskResult.objects.filter(task_name="tasks_app.send_email").count() == 1

@@ -8,7 +8,8 @@ from collections.abc import Iterator
 import pytest
 
 from tasks_app.models import EmailLog
-from tasks_app.services.emails import EmailFailed, email_queue, email_send_now
+from tasks_app.services.emails.delivery import EmailFailed
+from tasks_app.services.emails.queueing import email_queue, email_send_now
 from tests.support.polling import wait_for
 from tests.tasks_app.emails.support import SmtpServer
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from tasks_app.selectors.cleanup import sessions_count_expired
-from tasks_app.services.cleanup import DEFAULT_BATCH_SIZE, sessions_clear_expired
+from accounts.cleanup import DEFAULT_BATCH_SIZE, sessions_clear_expired
+from accounts.selectors import sessions_count_expired
 
 
 class Command(BaseCommand):

@@ -1,6 +1,5 @@
-"""Emails: queue a row, send it once, and decide in one place which failures are worth a retry.
+"""Delivering one logged email: claim the row, send the message, record the outcome.
 
-The broker carries only an `EmailLog` id; the address, subject and bodies stay in the database.
 Exceptions and log lines name the row and the SMTP code, never the address, because Celery copies
 exceptions into the result table and Flower.
 """
@@ -8,37 +7,26 @@ exceptions into the result table and Flower.
 from __future__ import annotations
 
 import logging
-import math
-import random
 import smtplib
-import ssl
 from dataclasses import asdict, dataclass
-from datetime import timedelta
 from html import unescape
 from typing import NoReturn
 
-from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.backends.base import BaseEmailBackend
-from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
 from django.db.models import F, Q
-from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.html import strip_tags
 
 from tasks_app.models import EmailLog
-from tasks_app.queue import TaskQueue, get_task_queue
+from tasks_app.services.emails.policy import (
+    claim_lease,
+    email_error_is_transient,
+    email_max_attempts,
+)
 
 logger = logging.getLogger(__name__)
-
-SEND_EMAIL_TASK = "tasks_app.send_email"
-WELCOME_SUBJECT = "Welcome to Our Platform!"
-RETRY_BACKOFF_MAX = (
-    600  # seconds; must stay below the Redis visibility timeout (see docs/emails.md)
-)
 
 
 class EmailDeliveryError(Exception):
@@ -81,84 +69,6 @@ class EmailSendResult:
         return asdict(self)
 
 
-def send_soft_time_limit() -> int:
-    """Seconds one attempt may take: a few SMTP round trips, each bounded by EMAIL_TIMEOUT."""
-    return math.ceil(settings.EMAIL_TIMEOUT * 3)
-
-
-def send_time_limit() -> int:
-    return send_soft_time_limit() + 5
-
-
-def claim_lease() -> timedelta:
-    """Longer than the hard time limit, so a lease outlives any attempt that still runs."""
-    return timedelta(seconds=send_time_limit() + 5)
-
-
-def email_error_is_transient(exc: BaseException) -> bool:
-    """The one place that decides: True for failures a later attempt may not meet again.
-
-    Transient: connection errors, timeouts, a dropped connection, SMTP 4xx (including a 4xx to
-    RCPT, which is how greylisting answers). Permanent: SMTP 5xx, a recipient refused with 5xx, a
-    failed login, TLS/certificate problems, anything else (a bug is not fixed by retrying).
-    """
-    if isinstance(exc, smtplib.SMTPRecipientsRefused):
-        codes = [code for code, _ in exc.recipients.values()]
-        return bool(codes) and all(400 <= code < 500 for code in codes)
-    if isinstance(exc, smtplib.SMTPAuthenticationError):
-        return False
-    if isinstance(exc, smtplib.SMTPResponseException):
-        return 400 <= exc.smtp_code < 500
-    if isinstance(exc, smtplib.SMTPServerDisconnected):
-        return True
-    if isinstance(exc, smtplib.SMTPException | ssl.SSLError | ssl.CertificateError):
-        return False  # e.g. STARTTLS not offered, no usable AUTH method, a bad certificate
-    return isinstance(exc, OSError | SoftTimeLimitExceeded)  # refused, reset, DNS, timeouts
-
-
-def retry_countdown(*, attempt: int, base: float, cap: float = RETRY_BACKOFF_MAX) -> float:
-    """Exponential back-off with "equal jitter": base * 2**(attempt-1), then a random point in the
-    upper half of that step, so many failed emails spread out but none comes back too soon."""
-    step = min(cap, base * 2 ** max(0, attempt - 1))
-    return random.uniform(step / 2, step)
-
-
-def email_queue(
-    *,
-    to: str,
-    subject: str,
-    body_html: str,
-    body_text: str | None = None,
-    idempotency_key: str | None = None,
-    task_queue: TaskQueue | None = None,
-) -> EmailLog:
-    """Record an email and enqueue `tasks_app.send_email` with its id (the seed's `send_email`
-    signature, minus the address in the broker). With an `idempotency_key` that already has a row,
-    return that row: its send was enqueued in the same transaction that created it."""
-    validate_email(to)
-    task_queue = task_queue or get_task_queue()
-    try:
-        with transaction.atomic():
-            if idempotency_key:
-                existing = EmailLog.objects.filter(idempotency_key=idempotency_key).first()
-                if existing is not None:
-                    return existing
-            log = EmailLog.objects.create(
-                recipient=to,
-                subject=subject,
-                body_html=body_html,
-                body_text=body_text or "",
-                idempotency_key=idempotency_key,
-            )
-            log.task_id = task_queue.enqueue(SEND_EMAIL_TASK, email_log_id=log.pk)
-            log.save(update_fields=["task_id", "updated_at"])
-    except IntegrityError:
-        if not idempotency_key:
-            raise
-        return EmailLog.objects.get(idempotency_key=idempotency_key)  # a concurrent call won
-    return log
-
-
 def email_send(*, email_log_id: int, max_attempts: int | None = None) -> EmailSendResult:
     """Send one logged email, at most once as far as this side can know.
 
@@ -168,7 +78,7 @@ def email_send(*, email_log_id: int, max_attempts: int | None = None) -> EmailSe
     in the row, so the retry budget survives redeliveries. Raises EmailRetryLater or EmailFailed.
     """
     if max_attempts is None:
-        max_attempts = settings.CELERY_TASK_MAX_RETRIES + 1
+        max_attempts = email_max_attempts()
     now = timezone.now()
     claimed = (
         EmailLog.objects.filter(pk=email_log_id, status=EmailLog.Status.QUEUED)
@@ -209,45 +119,8 @@ def email_send(*, email_log_id: int, max_attempts: int | None = None) -> EmailSe
     return EmailSendResult(log.pk, "sent", log.attempts)
 
 
-def _close_quietly(connection: BaseEmailBackend) -> None:
-    """QUIT after the outcome is decided: a failing QUIT changes nothing about the message."""
-    try:
-        connection.close()
-    except Exception:
-        logger.debug("closing the mail connection failed", exc_info=True)
-
-
-def emails_requeue_stale(
-    *, older_than: timedelta, limit: int = 1000, task_queue: TaskQueue | None = None
-) -> int:
-    """Enqueue `send_email` again for rows still queued, unclaimed and untouched for `older_than`.
-
-    The row, not the broker, is the record of what must be sent. Redis can lose a message: a
-    worker pops it (BRPOP) before recording it as unacknowledged, so a SIGKILL in between loses
-    it, and a Redis restarted without persistence loses all. Safe because `email_send` is
-    idempotent; `older_than` must exceed the longest retry back-off (RETRY_BACKOFF_MAX) plus the
-    usual queue wait, or busy rows get a second (harmless, wasted) message.
-    """
-    task_queue = task_queue or get_task_queue()
-    now = timezone.now()
-    stale = (
-        EmailLog.objects.filter(status=EmailLog.Status.QUEUED, updated_at__lt=now - older_than)
-        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
-        .order_by("id")
-        .values_list("pk", flat=True)[:limit]
-    )
-    ids = list(stale)
-    with transaction.atomic():
-        for pk in ids:
-            task_id = task_queue.enqueue(SEND_EMAIL_TASK, email_log_id=pk)
-            EmailLog.objects.filter(pk=pk).update(task_id=task_id, updated_at=now)
-    if ids:
-        logger.warning("requeued %s stale emails (first id %s)", len(ids), ids[0])
-    return len(ids)
-
-
 def email_mark_failed(*, email_log_id: int, reason: str) -> None:
-    """Record a failure decided outside `email_send` (e.g. the task ran out of time for good)."""
+    """Close a queued row as failed; a row already sent or failed keeps its outcome."""
     EmailLog.objects.filter(pk=email_log_id, status=EmailLog.Status.QUEUED).update(
         status=EmailLog.Status.FAILED,
         claimed_until=None,
@@ -256,43 +129,12 @@ def email_mark_failed(*, email_log_id: int, reason: str) -> None:
     )
 
 
-def email_send_now(
-    *, to: str, subject: str, body_html: str, body_text: str = ""
-) -> EmailSendResult:
-    """Record and send one email in this process, once, no retry (`manage.py send_test_email`)."""
-    validate_email(to)
-    log = EmailLog.objects.create(
-        recipient=to, subject=subject, body_html=body_html, body_text=body_text
-    )
-    return email_send(email_log_id=log.pk, max_attempts=1)
-
-
-def welcome_email_queue(*, user_id: str, task_queue: TaskQueue | None = None) -> EmailLog | None:
-    """Queue the welcome email of a user once (keyed by the user id); skip a gone or inactive user.
-
-    Templates render with autoescaping, so a username like `<script>` is text in the HTML part.
-    """
-    from accounts.models import User
-
+def _close_quietly(connection: BaseEmailBackend) -> None:
+    """QUIT after the outcome is decided: a failing QUIT changes nothing about the message."""
     try:
-        user = User.objects.filter(pk=user_id).first()
-    except ValidationError:  # not a UUID: no such user
-        user = None
-    if user is None:
-        logger.info("welcome email skipped: user %s does not exist", user_id)
-        return None
-    if not user.is_active:
-        logger.info("welcome email skipped: user %s is inactive", user_id)
-        return None
-    context = {"username": user.username}
-    return email_queue(
-        to=user.email,
-        subject=WELCOME_SUBJECT,
-        body_html=render_to_string("emails/welcome.html", context),
-        body_text=render_to_string("emails/welcome.txt", context),
-        idempotency_key=f"welcome:{user.pk}",
-        task_queue=task_queue,
-    )
+        connection.close()
+    except Exception:
+        logger.debug("closing the mail connection failed", exc_info=True)
 
 
 def _message(log: EmailLog, connection: BaseEmailBackend) -> EmailMultiAlternatives:

@@ -1,8 +1,10 @@
-"""The session cleanup: what it deletes, in batches, concurrently, and its command."""
+"""The expired-session cleanup: what it deletes, in batches, concurrently, its command and the
+task that beat runs."""
 
 from __future__ import annotations
 
 import datetime
+import secrets
 import threading
 import time
 
@@ -15,11 +17,27 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_celery_results.models import TaskResult
 
-from accounts.models import AuthSession
-from tasks_app.services.cleanup import ADVISORY_LOCK_CLASS, sessions_clear_expired
+from accounts.cleanup import ADVISORY_LOCK_CLASS, sessions_clear_expired
+from accounts.models import AuthSession, User
 from tasks_app.tasks import cleanup_sessions
+from tests.factories import UserFactory
 from tests.support.polling import wait_for
-from tests.tasks_app.periodic.conftest import make_sessions, make_user
+
+
+def make_sessions(user: User, *, expired: int, live: int) -> None:
+    """`expired` sessions that ended 1-50 minutes ago and `live` ones valid for another hour."""
+    now = timezone.now()
+    rows = [
+        AuthSession(
+            user=user,
+            token_hash=secrets.token_hex(32),
+            expires_at=now - datetime.timedelta(minutes=1 + i % 50)
+            if i < expired
+            else now + datetime.timedelta(hours=1),
+        )
+        for i in range(expired + live)
+    ]
+    AuthSession.objects.bulk_create(rows, batch_size=2000)
 
 
 def _expired_django_session() -> str:
@@ -35,7 +53,7 @@ def _expired_django_session() -> str:
 
 @pytest.mark.django_db
 def test_cleanup_deletes_only_expired_sessions_in_batches():
-    user = make_user("bob")
+    user = UserFactory()
     make_sessions(user, expired=10, live=4)
     expired_key = _expired_django_session()
     batches: list[int] = []
@@ -53,7 +71,7 @@ def test_cleanup_deletes_only_expired_sessions_in_batches():
 
 @pytest.mark.django_db
 def test_batches_are_delete_statements_that_never_load_rows():
-    user = make_user("bob")
+    user = UserFactory()
     make_sessions(user, expired=400, live=400)
 
     with CaptureQueriesContext(connection) as queries:
@@ -71,7 +89,7 @@ def test_batches_are_delete_statements_that_never_load_rows():
 
 @pytest.mark.django_db(transaction=True)
 def test_two_concurrent_runs_do_not_double_count():
-    user = make_user("bob")
+    user = UserFactory()
     make_sessions(user, expired=3000, live=100)
     results: list[int] = []
     errors: list[BaseException] = []
@@ -100,7 +118,7 @@ def test_two_concurrent_runs_do_not_double_count():
 
 @pytest.mark.django_db
 def test_dry_run_counts_and_deletes_nothing(capsys):
-    user = make_user("bob")
+    user = UserFactory()
     make_sessions(user, expired=7, live=2)
 
     call_command("cleanup_sessions", "--dry-run")
@@ -111,7 +129,7 @@ def test_dry_run_counts_and_deletes_nothing(capsys):
 
 @pytest.mark.django_db
 def test_command_deletes_and_reports(capsys):
-    user = make_user("bob")
+    user = UserFactory()
     make_sessions(user, expired=7, live=2)
 
     call_command("cleanup_sessions", "--batch-size=2", verbosity=0)
@@ -122,7 +140,7 @@ def test_command_deletes_and_reports(capsys):
 
 @pytest.mark.django_db(transaction=True)
 def test_cleanup_task_runs_on_a_worker_and_returns_the_seed_shape(celery_worker):
-    user = make_user("bob")
+    user = UserFactory()
     make_sessions(user, expired=5, live=1)
 
     async_result = cleanup_sessions.delay()
@@ -147,7 +165,7 @@ def test_a_range_another_run_is_deleting_is_skipped_not_waited_for():
         pytest.skip(
             "page ranges and advisory locks are the Postgres path; SQLite serialises writers"
         )
-    user = make_user("bob")
+    user = UserFactory()
     make_sessions(user, expired=300, live=0)
     locked, release = threading.Event(), threading.Event()
     held: list[int] = []
