@@ -48,21 +48,10 @@ def test_email_queue_records_the_email_and_enqueues_only_its_id(
 def test_email_queue_with_a_known_idempotency_key_returns_its_row_and_enqueues_nothing(
     queue, django_capture_on_commit_callbacks
 ):
+    email = {"to": "ada@example.com", "subject": "Hi", "body_html": "<p>Hi</p>"}
     with django_capture_on_commit_callbacks(execute=True):
-        first = email_queue(
-            to="ada@example.com",
-            subject="Hi",
-            body_html="<p>Hi</p>",
-            idempotency_key="k",
-            task_queue=queue,
-        )
-        again = email_queue(
-            to="ada@example.com",
-            subject="Hi",
-            body_html="<p>Hi</p>",
-            idempotency_key="k",
-            task_queue=queue,
-        )
+        first = email_queue(**email, idempotency_key="k", task_queue=queue)
+        again = email_queue(**email, idempotency_key="k", task_queue=queue)
 
     assert again.pk == first.pk and len(queue.published) == 1 and EmailLog.objects.count() == 1
 

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import datetime
-import secrets
-
 import pytest
-from django.utils import timezone
 
-from accounts.models import AuthSession, Role, User
+from accounts.models import Role, User
 
 
 def make_user(username: str, role: str = Role.USER) -> User:
@@ -35,18 +31,3 @@ def superadmin(db) -> User:
 def plain_user(db) -> User:
     """A USER: no admin rights at all."""
     return make_user("una-user", Role.USER)
-
-
-def make_sessions(user: User, *, expired: int, live: int) -> None:
-    now = timezone.now()
-    rows = [
-        AuthSession(
-            user=user,
-            token_hash=secrets.token_hex(32),
-            expires_at=now - datetime.timedelta(minutes=1 + i % 50)
-            if i < expired
-            else now + datetime.timedelta(hours=1),
-        )
-        for i in range(expired + live)
-    ]
-    AuthSession.objects.bulk_create(rows, batch_size=2000)
