@@ -30,6 +30,8 @@ PROCESS_VARIABLES = {
     "POSTGRES_PASSWORD",
     "POSTGRES_DB",
 }
+# Jobs that run once and exit (the storage's bucket creation): waited for until they succeed.
+ONE_SHOT_SERVICES = {"minio-bucket": "service_completed_successfully"}
 SECRET_NAMES = re.compile(r"PASSWORD|SECRET|BASIC_AUTH|TOKEN|KEY")
 INTERPOLATION = re.compile(r"^\$\{[A-Z_]+(:?[-?][^}]*)?\}$")
 
@@ -86,7 +88,8 @@ def test_services_wait_for_healthy_dependencies():
         assert "healthcheck" in SERVICES[name], f"{name} has no healthcheck"
     for name in PYTHON_SERVICES:
         for dependency, condition in SERVICES[name]["depends_on"].items():
-            assert condition == {"condition": "service_healthy"}, f"{name} -> {dependency}"
+            expected = ONE_SHOT_SERVICES.get(dependency, "service_healthy")
+            assert condition == {"condition": expected}, f"{name} -> {dependency}"
 
 
 def test_flower_is_never_open():
