@@ -8,6 +8,7 @@ environment. A bad value raises `ConfigurationError` with one line naming the va
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 from typing import Any, Literal
 
@@ -27,6 +28,10 @@ DEV_SECRET_KEY = "django-insecure-dev-only-key-do-not-use-in-production"  # noqa
 
 class ConfigurationError(Exception):
     """A configuration variable is missing or malformed."""
+
+
+class ConfigurationWarning(UserWarning):
+    """A value production would refuse, accepted because DJANGO_DEBUG is on."""
 
 
 class CelerySettings(BaseSettings):
@@ -240,6 +245,8 @@ def load_env() -> Env:
         visibility_timeout=env.celery.broker_visibility_timeout,
         report_time_limit=env.report_time_limit,
     )
-    if problem:
+    if problem and not env.django_debug:
         raise ConfigurationError(problem)
+    if problem:  # development, or a fault test that wants quick redelivery: said, not enforced
+        warnings.warn(problem, ConfigurationWarning, stacklevel=2)
     return env

@@ -15,6 +15,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from project.celery import app as celery_app
+from project.env import ConfigurationWarning, load_env
 from project.visibility import (
     LONGEST_RETRY_COUNTDOWN,
     EtaBeyondVisibilityTimeout,
@@ -74,12 +75,14 @@ def test_brokers_without_a_visibility_timeout_are_not_checked():
     [["manage.py", "check"], ["-m", "celery", "-A", "project", "worker"]],
     ids=["manage.py", "worker"],
 )
-def test_a_too_short_timeout_stops_the_process_with_one_line(command):
+def test_a_too_short_timeout_stops_a_production_process_with_one_line(command):
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "project.settings",
         "CELERY_BROKER_URL": "redis://127.0.0.1:6379/13",
         "CELERY_BROKER_VISIBILITY_TIMEOUT": "1000",
+        "DJANGO_DEBUG": "false",
+        "DJANGO_SECRET_KEY": "production-" + "x" * 40,
     }
     result = subprocess.run(
         [sys.executable, *command], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
@@ -91,6 +94,15 @@ def test_a_too_short_timeout_stops_the_process_with_one_line(command):
         "message can wait unacknowledged (600 s retry countdown + 900 s task ahead of it + 60 s); "
         "set it to at least 1560"
     ]
+
+
+def test_a_too_short_timeout_is_only_a_warning_in_debug(monkeypatch):
+    """Fault tests shorten it on purpose, so that a killed worker's messages come back quickly."""
+    monkeypatch.setenv("DJANGO_DEBUG", "true")
+    monkeypatch.setenv("CELERY_BROKER_URL", "redis://127.0.0.1:6379/13")
+    monkeypatch.setenv("CELERY_BROKER_VISIBILITY_TIMEOUT", "10")
+    with pytest.warns(ConfigurationWarning, match="set it to at least 1560"):
+        assert load_env().celery.broker_visibility_timeout == 10
 
 
 @override_settings(**ON_REDIS)
