@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
@@ -30,9 +31,10 @@ def json_lines(text: str) -> list[dict]:
 
 @pytest.mark.django_db(transaction=True)
 def test_worker_logs_json_with_the_task_id_and_name(start_worker):
-    worker = start_worker(LOG_FORMAT="json")
+    queue = f"logging-{uuid.uuid4().hex[:8]}"  # only this worker takes the task, not the session's
+    worker = start_worker(queues=queue, LOG_FORMAT="json")
     task_id = celery_app.send_task(
-        "tasks_app.send_email", kwargs={"email_log_id": MISSING_EMAIL_LOG_ID}
+        "tasks_app.send_email", kwargs={"email_log_id": MISSING_EMAIL_LOG_ID}, queue=queue
     ).id
 
     def task_lines() -> list[dict]:
