@@ -4,16 +4,23 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: run run-flower test test-postgres lint format migrate superuser clean
+.PHONY: run run-flower test test-postgres lint format lock migrate superuser clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
 
-# Re-install only when a requirements file changes.
+# Re-install only when a lock changes: exactly the hashed production tree, then the dev tools.
 $(VENV)/.installed: requirements.txt requirements-dev.txt | $(BIN)/activate
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.txt
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-dev.txt
 	touch $@
+
+## Regenerate both locks (every transitive package pinned and hashed) from the .in files.
+PIP_COMPILE := $(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+	--no-emit-index-url --no-emit-find-links
+lock: $(VENV)/.installed
+	CUSTOM_COMPILE_COMMAND="make lock" $(PIP_COMPILE) --output-file=requirements.txt requirements.in
+	CUSTOM_COMPILE_COMMAND="make lock" $(PIP_COMPILE) --output-file=requirements-dev.txt requirements-dev.in
 
 migrate: $(VENV)/.installed
 	$(BIN)/python manage.py migrate --no-input

@@ -8,12 +8,15 @@ environment. A bad value raises `ConfigurationError` with one line naming the va
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import dj_database_url
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from project.visibility import visibility_timeout_problem
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # Local state of the embedded run: SQLite, the filesystem broker, mail files, media. Git-ignored.
@@ -25,6 +28,10 @@ DEV_SECRET_KEY = "django-insecure-dev-only-key-do-not-use-in-production"  # noqa
 
 class ConfigurationError(Exception):
     """A configuration variable is missing or malformed."""
+
+
+class ConfigurationWarning(UserWarning):
+    """A value production would refuse, accepted because DJANGO_DEBUG is on."""
 
 
 class CelerySettings(BaseSettings):
@@ -65,6 +72,46 @@ class EmailSettings(BaseSettings):
     file_path: Path = VAR_DIR / "mail"
 
 
+class StorageSettings(BaseSettings):
+    """Where report files live: the local disk (embedded run) or an S3 bucket every process reaches.
+
+    Without keys, boto3 finds credentials itself (an instance role, ~/.aws). Objects are private;
+    downloads stream through the app after its permission check.
+    """
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    report_storage: Literal["filesystem", "s3"] = "filesystem"
+    aws_storage_bucket_name: str = ""
+    aws_s3_endpoint_url: str = Field(default="", pattern=r"^(https?://.*)?$")
+    aws_s3_region_name: str = ""
+    aws_access_key_id: SecretStr = SecretStr("")
+    aws_secret_access_key: SecretStr = SecretStr("")
+    # Off: a file's URL is useless without the keys. On: URLs carry a signature valid this long.
+    aws_querystring_auth: bool = False
+    aws_querystring_expire: int = Field(default=300, ge=1, le=604800)
+
+    @model_validator(mode="after")
+    def _bucket_for_s3(self) -> StorageSettings:
+        if self.report_storage == "s3" and not self.aws_storage_bucket_name:
+            raise ValueError("AWS_STORAGE_BUCKET_NAME must be set when REPORT_STORAGE is s3")
+        return self
+
+
+class LoggingSettings(BaseSettings):
+    """One logging configuration for web, worker and beat (project/logging.py)."""
+
+    model_config = SettingsConfigDict(env_prefix="LOG_", extra="ignore")
+
+    format: Literal["text", "json"] = "text"
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+
+    @field_validator("level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+
 class Env(BaseSettings):
     """Django-level settings (variables `DJANGO_*`, `DATABASE_URL`, ...)."""
 
@@ -92,6 +139,8 @@ class Env(BaseSettings):
     task_stalled_after_seconds: int = Field(default=3600, ge=1)
     celery: CelerySettings = Field(default_factory=CelerySettings)
     email: EmailSettings = Field(default_factory=EmailSettings)
+    storage: StorageSettings = Field(default_factory=StorageSettings)
+    log: LoggingSettings = Field(default_factory=LoggingSettings)
 
     @field_validator("database_url")
     @classmethod
@@ -149,9 +198,12 @@ class Env(BaseSettings):
 
 def variable_names() -> set[str]:
     """Every environment variable the settings read (the contract of .env.example and compose)."""
-    names = {name.upper() for name in Env.model_fields if name not in {"celery", "email"}}
+    nested = {"celery", "email", "storage", "log"}
+    names = {name.upper() for name in Env.model_fields if name not in nested}
     names |= {f"CELERY_{name}".upper() for name in CelerySettings.model_fields}
     names |= {f"EMAIL_{name}".upper() for name in EmailSettings.model_fields}
+    names |= {name.upper() for name in StorageSettings.model_fields}
+    names |= {f"LOG_{name}".upper() for name in LoggingSettings.model_fields}
     return names | {"VAR_DIR"}
 
 
@@ -177,6 +229,24 @@ def load_env() -> Env:
     except ValidationError as exc:
         raise _error(exc, "EMAIL_") from None
     try:
-        return Env(celery=celery, email=email)
+        storage = StorageSettings()
     except ValidationError as exc:
         raise _error(exc, "") from None
+    try:
+        log = LoggingSettings()
+    except ValidationError as exc:
+        raise _error(exc, "LOG_") from None
+    try:
+        env = Env(celery=celery, email=email, storage=storage, log=log)
+    except ValidationError as exc:
+        raise _error(exc, "") from None
+    problem = visibility_timeout_problem(
+        broker_url=env.celery.broker_url,
+        visibility_timeout=env.celery.broker_visibility_timeout,
+        report_time_limit=env.report_time_limit,
+    )
+    if problem and not env.django_debug:
+        raise ConfigurationError(problem)
+    if problem:  # development, or a fault test that wants quick redelivery: said, not enforced
+        warnings.warn(problem, ConfigurationWarning, stacklevel=2)
+    return env

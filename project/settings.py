@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from project.env import VAR_DIR, ConfigurationError, load_env
+from project.logging import logging_config
 
 try:
     ENV = load_env()
@@ -79,10 +80,28 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = ENV.static_root
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns about a missing folder
+# Report files: the local disk in the embedded run; with REPORT_STORAGE=s3 a private bucket (S3,
+# MinIO) that web and workers share. Downloads stream through the app after its permission check.
+# https://django-storages.readthedocs.io/en/latest/backends/amazon-S3.html
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
+if ENV.storage.report_storage == "s3":
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": ENV.storage.aws_storage_bucket_name,
+            "endpoint_url": ENV.storage.aws_s3_endpoint_url or None,
+            "region_name": ENV.storage.aws_s3_region_name or None,
+            "access_key": ENV.storage.aws_access_key_id.get_secret_value() or None,
+            "secret_key": ENV.storage.aws_secret_access_key.get_secret_value() or None,
+            "default_acl": "private",
+            "querystring_auth": ENV.storage.aws_querystring_auth,
+            "querystring_expire": ENV.storage.aws_querystring_expire,
+            "file_overwrite": False,  # a report never replaces another's object
+        },
+    }
 MEDIA_URL = "media/"
 MEDIA_ROOT = ENV.media_root
 REPORT_RETENTION_DAYS = ENV.report_retention_days
@@ -93,13 +112,8 @@ REPORT_TIME_LIMIT = ENV.report_time_limit
 REPORT_PROGRESS_EVERY = ENV.report_progress_every
 REPORT_TMP_DIR = ENV.report_tmp_dir
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": "INFO"},
-}
+# One config for web, worker and beat (project/celery.py applies it in Celery's setup_logging).
+LOGGING = logging_config(log_format=ENV.log.format, level=ENV.log.level)
 
 # --- Email: the SMTP backend when EMAIL_HOST is set, otherwise one file per message in var/mail.
 if ENV.email.host:
