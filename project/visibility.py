@@ -16,7 +16,7 @@ from datetime import datetime
 from django.utils import timezone
 
 # The longest countdown the code schedules itself: the email retry back-off cap
-# (tasks_app.services.emails.RETRY_BACKOFF_MAX); the lease wait of a busy email is shorter.
+# (tasks_app.services.emails.policy.RETRY_BACKOFF_MAX); the lease wait of a busy email is shorter.
 LONGEST_RETRY_COUNTDOWN = 600
 # The longest hard time limit on a task decorator (tasks_app.cleanup_sessions); the report export's
 # limit comes from REPORT_TIME_LIMIT.

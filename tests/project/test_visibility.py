@@ -25,7 +25,7 @@ from project.visibility import (
     required_visibility_timeout,
     visibility_timeout_problem,
 )
-from tasks_app.services.emails import RETRY_BACKOFF_MAX, claim_lease
+from tasks_app.services.emails.policy import RETRY_BACKOFF_MAX, claim_lease
 
 ROOT = Path(__file__).resolve().parents[2]
 ON_REDIS = {
