@@ -24,7 +24,8 @@ from accounts.models import Role, User
 from accounts.services import WELCOME_EMAIL_TASK
 from project.celery import app as celery_app
 from tasks_app.models import EmailLog, OutboxMessage
-from tasks_app.selectors.history import queue_lengths, task_result_arguments
+from tasks_app.selectors.broker import queue_lengths
+from tasks_app.selectors.task_results import task_result_arguments
 from tasks_app.services.emails import SEND_EMAIL_TASK, WELCOME_SUBJECT
 from tests.factories import PASSWORD, SuperAdminFactory
 from tests.support.polling import wait_for
