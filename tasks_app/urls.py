@@ -3,7 +3,7 @@
 from django.urls import path
 
 from tasks_app.apis.reports import ReportCreateApi, ReportDetailApi, ReportDownloadApi
-from tasks_app.apis.schedules import ScheduleDetailApi, ScheduleListApi, ScheduleRunApi
+from tasks_app.apis.schedules import ScheduleDetailRoute, ScheduleListApi, ScheduleRunApi
 from tasks_app.apis.tasks import TaskDetailApi
 
 urlpatterns = [
@@ -13,7 +13,7 @@ urlpatterns = [
         "reports/<uuid:report_id>/download/", ReportDownloadApi.as_view(), name="reports-download"
     ),
     path("schedules/", ScheduleListApi.as_view(), name="schedule-list"),
-    path("schedules/<int:schedule_id>/", ScheduleDetailApi.as_view(), name="schedule-detail"),
+    path("schedules/<int:schedule_id>/", ScheduleDetailRoute.as_view(), name="schedule-detail"),
     path("schedules/<int:schedule_id>/run/", ScheduleRunApi.as_view(), name="schedule-run"),
     path("tasks/<str:task_id>/", TaskDetailApi.as_view(), name="task-detail"),
 ]

@@ -1,6 +1,6 @@
 """Admin pages of the background-task app, one module per concern."""
 
-from tasks_app.admin import history, periodic
+from tasks_app.admin import history, schedules
 from tasks_app.admin.emails import EmailLogAdmin, OutboxMessageAdmin
 from tasks_app.admin.reports import UserReportAdmin, generate_csv_report
 
@@ -10,5 +10,5 @@ __all__ = [
     "UserReportAdmin",
     "generate_csv_report",
     "history",
-    "periodic",
+    "schedules",
 ]

@@ -5,20 +5,8 @@ from __future__ import annotations
 from django.contrib import admin
 from django.http import HttpRequest
 
+from tasks_app.admin.base import ReadOnlyAdmin
 from tasks_app.models import EmailLog, OutboxMessage
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Rows written by the pipeline only: people look, they do not add, edit or delete."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
 
 @admin.register(EmailLog)
@@ -58,6 +46,7 @@ class OutboxMessageAdmin(ReadOnlyAdmin):
         "kwargs",
         "queue",
         "eta",
+        "options",
         "attempts",
         "last_error",
         "created_at",

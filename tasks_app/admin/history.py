@@ -15,22 +15,22 @@ from django.utils import timezone
 from django_celery_results.admin import TaskResultAdmin as BaseTaskResultAdmin
 from django_celery_results.models import TaskResult
 
+from tasks_app.admin.base import ReadOnlyAdmin
 from tasks_app.models import TaskOverview
-from tasks_app.selectors.history import (
+from tasks_app.selectors.broker import monitored_queues, queue_lengths, workers_online
+from tasks_app.selectors.schedules import schedules_with_runs
+from tasks_app.selectors.task_results import (
     STALLED,
-    monitored_queues,
-    periodic_tasks_with_runs,
-    queue_lengths,
     task_result_display_status,
+    task_result_duration,
     task_results_stalled_q,
     task_stats,
-    workers_online,
 )
 from tasks_app.services.history import task_result_reenqueue
 
 
 class StatusFilter(admin.SimpleListFilter):
-    """Celery's states, plus STALLED (see tasks_app.selectors.history for the rule)."""
+    """Celery's states, plus STALLED (see tasks_app.selectors.task_results for the rule)."""
 
     title = "status"
     parameter_name = "status"
@@ -97,9 +97,7 @@ class TaskResultAdmin(BaseTaskResultAdmin):
 
     @admin.display(description="duration")
     def duration(self, obj: TaskResult):
-        if obj.date_started and obj.status in states.READY_STATES:
-            return obj.date_done - obj.date_started
-        return None
+        return task_result_duration(obj)
 
     @admin.display(description="result / traceback")
     def outcome(self, obj: TaskResult) -> str:
@@ -130,17 +128,8 @@ class TaskResultAdmin(BaseTaskResultAdmin):
 
 
 @admin.register(TaskOverview)
-class TaskOverviewAdmin(admin.ModelAdmin):
+class TaskOverviewAdmin(ReadOnlyAdmin):
     """Its list page is the overview: last 24 h by task, queues, workers, schedules."""
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
     def has_view_permission(self, request, obj=None) -> bool:
         return request.user.has_perm("django_celery_results.view_taskresult")
@@ -158,6 +147,6 @@ class TaskOverviewAdmin(admin.ModelAdmin):
             "stats": task_stats(now=now),
             "queues": queue_lengths(queues).items(),
             "workers": workers_online(),
-            "schedules": periodic_tasks_with_runs(),
+            "schedules": schedules_with_runs(),
         }
         return TemplateResponse(request, "admin/tasks_app/overview.html", context)

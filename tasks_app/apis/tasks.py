@@ -6,20 +6,21 @@ from django.shortcuts import get_object_or_404
 from django_celery_results.models import TaskResult
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
-from rest_framework.permissions import IsAdminUser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.permissions import IsAdmin
 from project.errors import ERROR_RESPONSES, ErrorSerializer
-from tasks_app.selectors.history import (
+from tasks_app.selectors.task_results import (
     task_result_arguments,
     task_result_display_status,
+    task_result_duration,
     task_result_value,
 )
 
 
 class TaskDetailApi(APIView):
-    permission_classes = [IsAdminUser]
+    permission_classes = [IsAdmin]
 
     class OutputSerializer(serializers.Serializer):
         task_id = serializers.CharField()
@@ -56,9 +57,8 @@ class TaskDetailApi(APIView):
             return task_result_display_status(obj)
 
         def get_duration_seconds(self, obj: TaskResult) -> float | None:
-            if obj.date_started and obj.date_done and obj.status in ("SUCCESS", "FAILURE"):
-                return (obj.date_done - obj.date_started).total_seconds()
-            return None
+            duration = task_result_duration(obj)
+            return duration.total_seconds() if duration is not None else None
 
     @extend_schema(
         operation_id="tasks_retrieve",

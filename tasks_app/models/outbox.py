@@ -23,6 +23,13 @@ class OutboxMessage(models.Model):
     eta = models.DateTimeField(
         null=True, blank=True, help_text="Run not before (a countdown is stored as its deadline)."
     )
+    options = models.JSONField(
+        default=dict,
+        blank=True,
+        encoder=DjangoJSONEncoder,
+        help_text="Other publish options: priority, expires (a deadline), headers, exchange, "
+        "routing_key.",
+    )
     attempts = models.PositiveIntegerField(default=0, help_text="Failed publish attempts.")
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)

@@ -11,7 +11,7 @@ from functools import cache
 from django.conf import settings
 from django.utils.module_loading import import_string
 
-from tasks_app.queue.base import TaskQueue
+from tasks_app.queue.base import PublishOptions, TaskQueue
 
 
 @cache
@@ -20,4 +20,4 @@ def get_task_queue() -> TaskQueue:
     return import_string(settings.TASK_QUEUE_BACKEND)()
 
 
-__all__ = ["TaskQueue", "get_task_queue"]
+__all__ = ["PublishOptions", "TaskQueue", "get_task_queue"]

@@ -3,8 +3,28 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+
+@dataclass(frozen=True)
+class PublishOptions:
+    """How one task is published; every field is optional (None: Celery's default).
+
+    The names are Celery's own `apply_async` options, so beat's options for a schedule
+    (django-celery-beat's `ModelEntry.options`) fit as they are: `PublishOptions(**entry.options)`.
+    """
+
+    queue: str | None = None  # None: settings.CELERY_TASK_DEFAULT_QUEUE
+    priority: int | None = None
+    expires: datetime | float | None = None  # a deadline, or seconds from the enqueue
+    headers: Mapping[str, Any] = field(default_factory=dict)
+    exchange: str | None = None
+    routing_key: str | None = None
+    countdown: float | None = None  # seconds from the enqueue; or give `eta`
+    eta: datetime | None = None  # run not before (an aware datetime)
 
 
 class TaskQueue(ABC):
@@ -17,22 +37,6 @@ class TaskQueue(ABC):
 
     @abstractmethod
     def enqueue(
-        self,
-        task_name: str,
-        *args: Any,
-        countdown: int | None = None,
-        queue: str | None = None,
-        **kwargs: Any,
+        self, task_name: str, *args: Any, options: PublishOptions | None = None, **kwargs: Any
     ) -> str:
         """Enqueue a task by its registered name; return the task id for tracking."""
-
-    @abstractmethod
-    def enqueue_at(
-        self,
-        task_name: str,
-        eta: datetime,
-        *args: Any,
-        queue: str | None = None,
-        **kwargs: Any,
-    ) -> str:
-        """Enqueue a task to run at `eta` (an aware datetime); return the task id."""

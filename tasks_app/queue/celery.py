@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from tasks_app.queue.base import TaskQueue
+from tasks_app.queue.base import PublishOptions, TaskQueue
 
 
 class CeleryTaskQueue(TaskQueue):
@@ -28,40 +28,40 @@ class CeleryTaskQueue(TaskQueue):
         self._app = celery_app
 
     def enqueue(
-        self,
-        task_name: str,
-        *args: Any,
-        countdown: int | None = None,
-        queue: str | None = None,
-        **kwargs: Any,
-    ) -> str:
-        # A countdown becomes a deadline now: a message relayed later must not wait again.
-        eta = timezone.now() + timedelta(seconds=countdown) if countdown else None
-        return self._write(task_name, args, kwargs, queue=queue, eta=eta)
-
-    def enqueue_at(
-        self,
-        task_name: str,
-        eta: datetime,
-        *args: Any,
-        queue: str | None = None,
-        **kwargs: Any,
-    ) -> str:
-        return self._write(task_name, args, kwargs, queue=queue, eta=eta)
-
-    def _write(
-        self, task_name: str, args: tuple, kwargs: dict, *, queue: str | None, eta: datetime | None
+        self, task_name: str, *args: Any, options: PublishOptions | None = None, **kwargs: Any
     ) -> str:
         from tasks_app.models import OutboxMessage
         from tasks_app.queue.outbox import outbox_publish_one
 
+        options = options or PublishOptions()
+        now = timezone.now()
         message = OutboxMessage.objects.create(
             task_id=str(uuid.uuid4()),
             task_name=task_name,
             args=list(args),
             kwargs=kwargs,
-            queue=queue or settings.CELERY_TASK_DEFAULT_QUEUE,
-            eta=eta,
+            queue=options.queue or settings.CELERY_TASK_DEFAULT_QUEUE,
+            eta=_deadline(now, options.eta or options.countdown),
+            options=_message_options(now, options),
         )
         transaction.on_commit(lambda: outbox_publish_one(self._app, message.pk))
         return message.task_id
+
+
+def _deadline(now: datetime, when: datetime | float | None) -> datetime | None:
+    """Seconds become a deadline now: a message relayed later must not wait (or live) again."""
+    if when is None or isinstance(when, datetime):
+        return when
+    return now + timedelta(seconds=when)
+
+
+def _message_options(now: datetime, options: PublishOptions) -> dict[str, Any]:
+    """The options stored on the outbox row besides its queue and eta (JSON; None left out)."""
+    stored = {
+        "priority": options.priority,
+        "expires": _deadline(now, options.expires),
+        "headers": dict(options.headers) or None,
+        "exchange": options.exchange,
+        "routing_key": options.routing_key,
+    }
+    return {name: value for name, value in stored.items() if value is not None}

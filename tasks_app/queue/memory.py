@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from django.db import transaction
 
-from tasks_app.queue.base import TaskQueue
+from tasks_app.queue.base import PublishOptions, TaskQueue
 
 
 @dataclass(frozen=True)
@@ -18,9 +17,7 @@ class QueuedTask:
     name: str
     args: tuple
     kwargs: dict
-    queue: str | None
-    countdown: int | None = None
-    eta: datetime | None = None
+    options: PublishOptions = field(default_factory=PublishOptions)
 
 
 @dataclass
@@ -29,17 +26,9 @@ class InMemoryTaskQueue(TaskQueue):
 
     published: list[QueuedTask] = field(default_factory=list)
 
-    def enqueue(self, task_name, *args, countdown=None, queue=None, **kwargs: Any) -> str:
-        return self._record(
-            QueuedTask(str(uuid.uuid4()), task_name, args, kwargs, queue, countdown)
-        )
-
-    def enqueue_at(self, task_name, eta, *args, queue=None, **kwargs: Any) -> str:
-        return self._record(QueuedTask(str(uuid.uuid4()), task_name, args, kwargs, queue, eta=eta))
-
-    def names(self) -> list[str]:
-        return [task.name for task in self.published]
-
-    def _record(self, task: QueuedTask) -> str:
+    def enqueue(
+        self, task_name: str, *args: Any, options: PublishOptions | None = None, **kwargs: Any
+    ) -> str:
+        task = QueuedTask(str(uuid.uuid4()), task_name, args, kwargs, options or PublishOptions())
         transaction.on_commit(lambda: self.published.append(task))
         return task.task_id

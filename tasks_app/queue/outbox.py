@@ -32,7 +32,8 @@ class RelayResult:
 
 
 def outbox_publish(app: Celery, message: OutboxMessage) -> None:
-    """Send one row to the broker under the task id the caller already has."""
+    """Send one row to the broker under the task id the caller already has, with its options
+    (priority, expiry as an ISO deadline, headers, exchange, routing key)."""
     app.send_task(
         message.task_name,
         args=message.args,
@@ -42,6 +43,7 @@ def outbox_publish(app: Celery, message: OutboxMessage) -> None:
         eta=message.eta,
         retry=True,
         retry_policy=PUBLISH_RETRY_POLICY,
+        **message.options,
     )
 
 

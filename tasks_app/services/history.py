@@ -7,15 +7,15 @@ from django.core.exceptions import ValidationError
 from django_celery_beat.models import PeriodicTask
 from django_celery_results.models import TaskResult
 
-from tasks_app.queue import TaskQueue, get_task_queue
-from tasks_app.selectors.history import task_result_arguments
+from tasks_app.queue import PublishOptions, TaskQueue, get_task_queue
+from tasks_app.selectors.task_results import task_result_arguments
 
 
 def task_result_reenqueue(*, task_result: TaskResult, task_queue: TaskQueue | None = None) -> str:
     """Send a failed task again, by name, with its original arguments; return the new task id.
 
-    A new task id: the failed row stays in the history as it was. The queue is the periodic
-    task's when the failed run came from a schedule, otherwise the default queue.
+    A new task id: the failed row stays in the history as it was. The queue is the schedule's
+    when the failed run came from a schedule, otherwise the default queue.
     """
     if task_result.status != states.FAILURE:
         raise ValidationError(f"Task {task_result.task_id} did not fail ({task_result.status}).")
@@ -33,5 +33,5 @@ def task_result_reenqueue(*, task_result: TaskResult, task_queue: TaskQueue | No
             .first()
         )
     return (task_queue or get_task_queue()).enqueue(
-        task_result.task_name, *args, queue=queue or None, **kwargs
+        task_result.task_name, *args, options=PublishOptions(queue=queue or None), **kwargs
     )

@@ -1,4 +1,4 @@
-"""Periodic schedules stored in the database (django-celery-beat), editable at run time.
+"""Schedules (django-celery-beat's `PeriodicTask` rows), editable at run time.
 
 Beat (`tasks_app.scheduler.DatabaseScheduler`) notices every change through `PeriodicTasks`
 (updated by the model's save signals) within its loop interval, so no restart is needed.
@@ -6,21 +6,22 @@ Beat (`tasks_app.scheduler.DatabaseScheduler`) notices every change through `Per
 
 from __future__ import annotations
 
-import json
+import copy
 import logging
-import uuid
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import MultipleObjectsReturned, ValidationError
 from django.db import transaction
-from django_celery_beat.models import (
-    CrontabSchedule,
-    IntervalSchedule,
-    PeriodicTask,
-)
+from django.db.models import QuerySet
+from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
+from django_celery_beat.schedulers import ModelEntry
+
+from tasks_app.queue import PublishOptions, TaskQueue, get_task_queue
 
 logger = logging.getLogger(__name__)
+
+_Timing = TypeVar("_Timing", IntervalSchedule, CrontabSchedule)
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,6 @@ class DefaultSchedule:
     interval: dict[str, Any] | None = None
     crontab: dict[str, str] | None = None
     expire_seconds: int | None = None
-    options: dict[str, Any] = field(default_factory=dict)
 
 
 DEFAULT_SCHEDULES: tuple[DefaultSchedule, ...] = (
@@ -82,7 +82,7 @@ DEFAULT_SCHEDULES: tuple[DefaultSchedule, ...] = (
 )
 
 
-def periodic_tasks_setup_defaults(*, using: str = "default") -> list[str]:
+def schedules_setup_defaults(*, using: str = "default") -> list[str]:
     """Create the default schedules that do not exist yet; return the names created.
 
     A schedule that exists by name is never touched, so an edit made in the admin or through the
@@ -99,87 +99,63 @@ def periodic_tasks_setup_defaults(*, using: str = "default") -> list[str]:
         if default.name in existing:
             continue
         with transaction.atomic(using=using):
-            task = PeriodicTask(
+            schedule = PeriodicTask(
                 name=default.name,
                 task=default.task,
                 description=default.description,
                 expire_seconds=default.expire_seconds,
             )
             if default.interval:
-                task.interval = _interval(using=using, **default.interval)
+                schedule.interval = _interval(using=using, **default.interval)
             else:
-                task.crontab = _crontab(using=using, **default.crontab)
-            task.save(using=using)
+                schedule.crontab = _crontab(using=using, **default.crontab)
+            schedule.save(using=using)
         created.append(default.name)
-        logger.info("created periodic task %s", default.name)
+        logger.info("created schedule %s", default.name)
     return created
 
 
-def periodic_task_update(
+def schedule_update(
     *,
-    periodic_task: PeriodicTask,
+    schedule: PeriodicTask,
     enabled: bool | None = None,
     interval: dict[str, Any] | None = None,
     crontab: dict[str, str] | None = None,
 ) -> PeriodicTask:
     """Change a schedule's timing or switch it on or off.
 
-    A new timing points the task at a (shared, get-or-created) schedule row instead of editing the
-    row in place, which would silently change every other task using it.
+    A new timing points the schedule at a (shared, get-or-created) interval or crontab row instead
+    of editing that row in place, which would silently change every other schedule using it.
     """
     if interval and crontab:
         raise ValidationError("Give either an interval or a crontab, not both.")
     with transaction.atomic():
         if interval:
-            periodic_task.interval = _interval(**interval)
-            periodic_task.crontab = periodic_task.solar = periodic_task.clocked = None
-            periodic_task.one_off = False
+            schedule.interval = _interval(**interval)
+            schedule.crontab = schedule.solar = schedule.clocked = None
+            schedule.one_off = False
         if crontab:
-            periodic_task.crontab = _crontab(**crontab)
-            periodic_task.interval = periodic_task.solar = periodic_task.clocked = None
-            periodic_task.one_off = False
+            schedule.crontab = _crontab(**crontab)
+            schedule.interval = schedule.solar = schedule.clocked = None
+            schedule.one_off = False
         if enabled is not None:
-            periodic_task.enabled = enabled  # save() clears last_run_at when disabling
-        periodic_task.save()
-    return periodic_task
+            schedule.enabled = enabled  # save() clears last_run_at when disabling
+        schedule.save()
+    return schedule
 
 
-def periodic_task_publish_options(periodic_task: PeriodicTask) -> dict[str, Any]:
-    """The publish options beat itself uses for this entry (see django-celery-beat's ModelEntry):
-    queue, exchange, routing key, priority, expiry and headers, plus `periodic_task_name` so the
-    result is filed under the schedule in the task history."""
-    options: dict[str, Any] = {
-        option: getattr(periodic_task, option)
-        for option in ("queue", "exchange", "routing_key", "priority")
-        if getattr(periodic_task, option) not in (None, "")
-    }
-    if periodic_task.expires_:
-        options["expires"] = periodic_task.expires_
-    headers = json.loads(periodic_task.headers or "{}")
-    headers["periodic_task_name"] = periodic_task.name
-    options["headers"] = headers
-    return options
+def schedule_run_now(*, schedule: PeriodicTask, task_queue: TaskQueue | None = None) -> str:
+    """Send the schedule's task once, now, as beat would; return its task id.
 
-
-def periodic_task_run_now(*, periodic_task: PeriodicTask) -> str:
-    """Publish the task once, now, exactly as beat would; return its task id.
-
-    This bypasses the task-queue port on purpose: the port has no priority, expiry or headers, and
-    "run now" must behave like the scheduled run (django-celery-beat's own admin action drops all
-    but the queue).
+    Through the task-queue port like every other enqueue, so it is published after commit and
+    kept in the outbox if the broker is down. (django-celery-beat's own admin action sends the
+    queue only and drops the priority, expiry and headers.)
     """
-    from project.celery import app
-
-    task_id = str(uuid.uuid4())
-    args = json.loads(periodic_task.args or "[]")
-    kwargs = json.loads(periodic_task.kwargs or "{}")
-    options = periodic_task_publish_options(periodic_task)
-    transaction.on_commit(
-        lambda: app.send_task(
-            periodic_task.task, args=args, kwargs=kwargs, task_id=task_id, **options
-        )
+    # ModelEntry fills in `last_run_at` on the row it reads: give it a copy, not the caller's.
+    entry = ModelEntry(copy.copy(schedule))
+    return (task_queue or get_task_queue()).enqueue(
+        schedule.task, *entry.args, options=PublishOptions(**entry.options), **entry.kwargs
     )
-    return task_id
 
 
 def _interval(*, every: int, period: str, using: str = "default") -> IntervalSchedule:
@@ -188,8 +164,7 @@ def _interval(*, every: int, period: str, using: str = "default") -> IntervalSch
     if period not in dict(IntervalSchedule.PERIOD_CHOICES):
         choices = ", ".join(dict(IntervalSchedule.PERIOD_CHOICES))
         raise ValidationError({"period": f"Must be one of {choices}."})
-    schedule = IntervalSchedule.objects.using(using).filter(every=every, period=period).first()
-    return schedule or IntervalSchedule.objects.using(using).create(every=every, period=period)
+    return _get_or_create(IntervalSchedule.objects.using(using), every=every, period=period)
 
 
 def _crontab(
@@ -210,10 +185,14 @@ def _crontab(
         "month_of_year": month_of_year,
         "timezone": timezone,
     }
-    schedule = CrontabSchedule(**fields)
-    schedule.full_clean()  # the model's validators reject "61" or "mon-xyz"
-    existing = CrontabSchedule.objects.using(using).filter(**fields).first()
-    if existing:
-        return existing
-    schedule.save(using=using)
-    return schedule
+    CrontabSchedule(**fields).full_clean()  # the model's validators reject "61" or "mon-xyz"
+    return _get_or_create(CrontabSchedule.objects.using(using), **fields)
+
+
+def _get_or_create(queryset: QuerySet[_Timing], **fields: Any) -> _Timing:
+    """The shared schedule row with these fields. Nothing makes the rows unique (the admin can add
+    a twin), so a twin is tolerated: the oldest one is used."""
+    try:
+        return queryset.get_or_create(**fields)[0]
+    except MultipleObjectsReturned:
+        return queryset.filter(**fields).order_by("pk").first()

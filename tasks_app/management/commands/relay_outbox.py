@@ -12,8 +12,9 @@ from tasks_app.queue.outbox import RelayResult, outbox_relay
 
 class Command(BaseCommand):
     help = (
-        "Publish committed outbox rows to the broker. Once by default; with --loop, keep going "
-        "(the Procfile's `outbox` process), waiting --interval seconds when there is nothing to do."
+        "Publish committed outbox rows to the broker. Once by default (beat also runs the same "
+        "relay every 30 s); with --loop, keep going as a process of its own, waiting --interval "
+        "seconds when there is nothing to do."
     )
 
     def add_arguments(self, parser) -> None:

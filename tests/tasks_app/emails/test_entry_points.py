@@ -24,7 +24,8 @@ from accounts.emails import WELCOME_SUBJECT
 from accounts.models import Role, User
 from project.celery import app as celery_app
 from tasks_app.models import EmailLog, OutboxMessage
-from tasks_app.selectors.history import queue_lengths, task_result_arguments
+from tasks_app.selectors.broker import queue_lengths
+from tasks_app.selectors.task_results import task_result_arguments
 from tasks_app.services.emails.queueing import SEND_EMAIL_TASK
 from tests.factories import PASSWORD, SuperAdminFactory
 from tests.support.polling import wait_for

@@ -21,7 +21,7 @@ from django_celery_results.models import TaskResult
 
 from project.celery import app as celery_app
 from tasks_app.models import UserReport
-from tasks_app.queue import get_task_queue
+from tasks_app.queue import PublishOptions, get_task_queue
 from tasks_app.services.reports import (
     REPORT_TASK,
     STALE_GRACE,
@@ -97,7 +97,9 @@ def test_report_of_a_killed_worker_is_failed_by_the_stale_sweep(start_worker, ho
     worker = start_worker(queues=QUEUE)
     report = report_create(requested_by=None, filters={})
     hold_export()
-    get_task_queue().enqueue(REPORT_TASK, report_id=str(report.pk), queue=QUEUE)
+    get_task_queue().enqueue(
+        REPORT_TASK, report_id=str(report.pk), options=PublishOptions(queue=QUEUE)
+    )
     wait_for(
         lambda: report_tmp_path(report.pk).exists(),
         interval=0.01,

@@ -1,14 +1,11 @@
-"""`/api/schedules/` and `/api/tasks/{id}/`: admins only, and what they do."""
+"""`/api/schedules/`: admins only, and what each operation does."""
 
 from __future__ import annotations
 
 import datetime
-import json
 
 import pytest
-from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask, PeriodicTasks
-from django_celery_results.models import TaskResult
 from rest_framework.test import APIClient
 
 pytestmark = pytest.mark.django_db
@@ -32,7 +29,6 @@ def _cleanup() -> PeriodicTask:
         ("get", "/api/schedules/{pk}/"),
         ("patch", "/api/schedules/{pk}/"),
         ("post", "/api/schedules/{pk}/run/"),
-        ("get", "/api/tasks/some-task-id/"),
     ],
 )
 def test_non_admins_are_refused(plain_user, method, url):
@@ -101,26 +97,3 @@ def test_patch_rejects_a_bad_crontab_and_both_timings(api):
         == 400
     )
     assert _cleanup().interval.every == 1
-
-
-def test_task_detail_returns_the_history_row_with_stalled_status(api):
-    TaskResult.objects.create(
-        task_id="t-1",
-        task_name="tasks_app.cleanup_sessions",
-        task_args=json.dumps("()"),
-        task_kwargs=json.dumps("{'user_id': 'u-1'}"),
-        status="STARTED",
-        worker="w1@host",
-        periodic_task_name="cleanup-expired-sessions",
-        date_started=timezone.now() - datetime.timedelta(hours=2),
-    )
-
-    response = api.get("/api/tasks/t-1/")
-
-    assert response.status_code == 200
-    body = response.json()
-    assert body["status"] == "STALLED"  # its time limit (900 s) passed long ago
-    assert body["args"] == [] and body["kwargs"] == {"user_id": "u-1"}
-    assert body["worker"] == "w1@host"
-    assert body["periodic_task_name"] == "cleanup-expired-sessions"
-    assert api.get("/api/tasks/missing/").status_code == 404

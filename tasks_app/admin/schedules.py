@@ -1,4 +1,5 @@
-"""django-celery-beat's PeriodicTask admin, with a faithful "run now" and links to run history."""
+"""Schedules: django-celery-beat's PeriodicTask admin, with a faithful "run now" and links to the
+run history."""
 
 from __future__ import annotations
 
@@ -11,22 +12,22 @@ from django_celery_beat.admin import PeriodicTaskAdmin as BasePeriodicTaskAdmin
 from django_celery_beat.models import PeriodicTask
 from django_celery_results.models import TaskResult
 
-from tasks_app.selectors.history import periodic_task_next_run
-from tasks_app.services.schedules import periodic_task_run_now
+from tasks_app.selectors.schedules import schedule_next_run
+from tasks_app.services.schedules import schedule_run_now
 
 
-def history_url(periodic_task_name: str) -> str:
+def history_url(schedule_name: str) -> str:
     changelist = reverse(
         f"admin:{TaskResult._meta.app_label}_{TaskResult._meta.model_name}_changelist"
     )
-    return f"{changelist}?{urlencode({'periodic_task_name': periodic_task_name})}"
+    return f"{changelist}?{urlencode({'periodic_task_name': schedule_name})}"
 
 
 admin.site.unregister(PeriodicTask)
 
 
 @admin.register(PeriodicTask)
-class PeriodicTaskAdmin(BasePeriodicTaskAdmin):
+class ScheduleAdmin(BasePeriodicTaskAdmin):
     list_display = (
         "name",
         "task",
@@ -42,7 +43,7 @@ class PeriodicTaskAdmin(BasePeriodicTaskAdmin):
 
     @admin.display(description="next run")
     def next_run(self, obj: PeriodicTask):
-        return periodic_task_next_run(obj)
+        return schedule_next_run(obj)
 
     @admin.display(description="history")
     def run_history(self, obj: PeriodicTask) -> str:
@@ -54,8 +55,8 @@ class PeriodicTaskAdmin(BasePeriodicTaskAdmin):
     )
     def run_tasks(self, request, queryset) -> None:
         """Replaces django-celery-beat's action, which sends only the queue and drops the
-        rest of the entry's options; ours publishes exactly what beat would."""
-        sent = [(task.name, periodic_task_run_now(periodic_task=task)) for task in queryset]
+        rest of the entry's options; ours publishes what beat would, through the outbox."""
+        sent = [(schedule.name, schedule_run_now(schedule=schedule)) for schedule in queryset]
         links = format_html(
             ", ".join(['<a href="{}">{}</a>'] * len(sent)),
             *[part for name, _id in sent for part in (history_url(name), name)],

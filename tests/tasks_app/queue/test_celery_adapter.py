@@ -1,21 +1,22 @@
 """The Celery adapter of the task-queue port, against the real broker and a worker: the id comes
-back at once, publication waits for the commit, a rollback publishes nothing, and a publish that
-fails (broker down) leaves an outbox row that the relay publishes later."""
+back at once, publication waits for the commit, a rollback publishes nothing, options are kept on
+the outbox row, and a publish that fails (broker down) leaves a row that the relay publishes
+later. Run now's options across an outage: tests/tasks_app/schedules/test_run_now.py."""
 
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from django.core.management import call_command
 from django.db import transaction
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django_celery_results.models import TaskResult
 
-from tasks_app.models import EmailLog, OutboxMessage
+from tasks_app.models import OutboxMessage
+from tasks_app.queue import PublishOptions
 from tasks_app.queue.celery import CeleryTaskQueue
-from tasks_app.services.emails import email_queue
 from tests.support.polling import wait_for
 from tests.tasks_app.emails.support import free_port, publisher_app
 
@@ -54,15 +55,37 @@ def test_a_rolled_back_transaction_publishes_nothing(celery_worker):
     assert not OutboxMessage.objects.exists()
 
 
-def test_enqueue_at_uses_the_default_queue_and_runs_at_the_eta(celery_worker, settings):
+def test_an_eta_uses_the_default_queue_and_the_task_runs_at_the_eta(celery_worker, settings):
     eta = timezone.now() + timedelta(seconds=2)
     with transaction.atomic():
-        task_id = CeleryTaskQueue().enqueue_at("tasks_app.ping", eta)
+        task_id = CeleryTaskQueue().enqueue("tasks_app.ping", options=PublishOptions(eta=eta))
         assert (
             OutboxMessage.objects.get(task_id=task_id).queue == settings.CELERY_TASK_DEFAULT_QUEUE
         )
 
     assert result_of(task_id).date_done >= eta
+
+
+def test_options_are_stored_on_the_row_with_seconds_turned_into_deadlines():
+    before = timezone.now()
+    with pytest.raises(RuntimeError), transaction.atomic():  # rolled back: nothing is published
+        task_id = CeleryTaskQueue().enqueue(
+            "tasks_app.ping",
+            options=PublishOptions(
+                queue="ops", priority=3, expires=60, headers={"origin": "ops"}, countdown=5
+            ),
+        )
+        row = OutboxMessage.objects.get(task_id=task_id)
+        raise RuntimeError("inspected; roll back")
+
+    assert row.queue == "ops"
+    assert timedelta(seconds=5) <= row.eta - before < timedelta(seconds=6)
+    assert {k: v for k, v in row.options.items() if k != "expires"} == {
+        "priority": 3,
+        "headers": {"origin": "ops"},
+    }
+    expires = parse_datetime(row.options["expires"])  # JSON on the row: an ISO deadline
+    assert timedelta(seconds=60) <= expires - before < timedelta(seconds=61)
 
 
 def test_a_failed_publish_is_kept_and_relayed_later(celery_worker):
@@ -78,13 +101,3 @@ def test_a_failed_publish_is_kept_and_relayed_later(celery_worker):
 
     assert result_of(task_id).task_name == "tasks_app.ping"
     assert not OutboxMessage.objects.exists()
-
-
-def test_without_email_host_the_worker_writes_mail_to_files(celery_worker, settings):
-    # The session worker runs with the embedded default: no EMAIL_HOST, file backend under var/.
-    log = email_queue(to="files@example.com", subject="On disk", body_html="<p>hello</p>")
-
-    wait_for(lambda: EmailLog.objects.filter(pk=log.pk, status="sent").exists(), what="the send")
-    folder = Path(settings.EMAIL_FILE_PATH)
-    [path] = [p for p in folder.glob("*.log") if log.message_id in p.read_text(errors="replace")]
-    assert "Subject: On disk" in path.read_text() and "<p>hello</p>" in path.read_text()

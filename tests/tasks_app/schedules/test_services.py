@@ -11,8 +11,12 @@ from django_celery_beat.models import CrontabSchedule, IntervalSchedule, Periodi
 
 from project.celery import app as celery_app
 from tasks_app.scheduler import DatabaseScheduler
-from tasks_app.selectors.history import periodic_task_next_run
-from tasks_app.services.schedules import DEFAULT_SCHEDULES, periodic_tasks_setup_defaults
+from tasks_app.selectors.schedules import schedule_next_run
+from tasks_app.services.schedules import (
+    DEFAULT_SCHEDULES,
+    schedule_update,
+    schedules_setup_defaults,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -71,7 +75,7 @@ def test_setup_leaves_edited_schedules_untouched_and_recreates_deleted_ones():
     cleanup.save()
     PeriodicTask.objects.filter(name="expire-reports").delete()
 
-    created = periodic_tasks_setup_defaults()
+    created = schedules_setup_defaults()
 
     assert created == ["expire-reports"]
     cleanup.refresh_from_db()
@@ -98,7 +102,35 @@ def test_beat_start_does_not_reset_an_edited_backend_cleanup():
 def test_next_run_of_a_crontab_is_its_exact_minute():
     backend = PeriodicTask.objects.get(name="celery.backend_cleanup")  # crontab 0 4 * * *
 
-    next_run = periodic_task_next_run(backend)
+    next_run = schedule_next_run(backend)
 
     assert (next_run.hour, next_run.minute, next_run.second, next_run.microsecond) == (4, 0, 0, 0)
     assert datetime.timedelta(0) < next_run - timezone.now() <= datetime.timedelta(days=1)
+
+
+def test_a_new_timing_reuses_the_interval_or_crontab_row_that_already_exists():
+    cleanup = PeriodicTask.objects.get(name="cleanup-expired-sessions")
+    reports = PeriodicTask.objects.get(name="expire-reports")  # crontab 30 3 * * *
+    intervals, crontabs = IntervalSchedule.objects.count(), CrontabSchedule.objects.count()
+
+    schedule_update(schedule=cleanup, interval={"every": 5, "period": IntervalSchedule.MINUTES})
+    assert cleanup.interval == IntervalSchedule.objects.get(every=5, period="minutes")
+    schedule_update(schedule=cleanup, crontab={"minute": "30", "hour": "3"})
+    assert cleanup.crontab_id == reports.crontab_id
+    schedule_update(schedule=cleanup, interval={"every": 7, "period": IntervalSchedule.DAYS})
+    schedule_update(schedule=reports, interval={"every": 7, "period": IntervalSchedule.DAYS})
+
+    assert reports.interval_id == cleanup.interval_id
+    assert IntervalSchedule.objects.count() == intervals + 1  # only "every 7 days" is new
+    assert CrontabSchedule.objects.count() == crontabs
+
+
+def test_a_twin_timing_made_in_the_admin_is_tolerated_and_the_oldest_is_used():
+    oldest = IntervalSchedule.objects.get(every=1, period=IntervalSchedule.HOURS)
+    IntervalSchedule.objects.create(every=1, period=IntervalSchedule.HOURS)  # nothing forbids it
+    reports = PeriodicTask.objects.get(name="expire-reports")
+
+    schedule_update(schedule=reports, interval={"every": 1, "period": IntervalSchedule.HOURS})
+
+    reports.refresh_from_db()
+    assert reports.interval_id == oldest.pk

@@ -11,7 +11,7 @@ from django_celery_beat.models import PeriodicTask
 from django_celery_results.models import TaskResult
 
 from tasks_app.models import BeatHeartbeat
-from tasks_app.services.schedules import periodic_task_update
+from tasks_app.services.schedules import schedule_update
 from tests.support.polling import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -29,7 +29,7 @@ def test_schedule_changed_at_run_time_runs_then_stops_when_disabled(beat):
     assert _runs().count() == 0  # hourly: nothing due while the test runs
 
     changed_at = timezone.now()
-    periodic_task_update(periodic_task=cleanup, interval={"every": 2, "period": "seconds"})
+    schedule_update(schedule=cleanup, interval={"every": 2, "period": "seconds"})
 
     first = wait_for(
         lambda: _runs().order_by("date_done").first(), timeout=LOOP + 2 + 10, what="a scheduled run"
@@ -42,7 +42,7 @@ def test_schedule_changed_at_run_time_runs_then_stops_when_disabled(beat):
     wait_for(lambda: _runs().count() >= 3, timeout=15, what="repeated runs every 2 s")
 
     changes_seen = beat.count("Schedule changed")
-    periodic_task_update(periodic_task=PeriodicTask.objects.get(name=NAME), enabled=False)
+    schedule_update(schedule=PeriodicTask.objects.get(name=NAME), enabled=False)
     wait_for(
         lambda: beat.count("Schedule changed") > changes_seen,
         timeout=LOOP + 5,

@@ -1,0 +1,50 @@
+"""`GET /api/tasks/{id}/`: one history row, for admins only."""
+
+from __future__ import annotations
+
+import datetime
+import json
+
+import pytest
+from django.utils import timezone
+from django_celery_results.models import TaskResult
+from rest_framework.test import APIClient
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def api(admin) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(admin)
+    return client
+
+
+def test_non_admins_are_refused(plain_user):
+    client = APIClient()
+    assert client.get("/api/tasks/some-task-id/").status_code in (401, 403)
+    client.force_authenticate(plain_user)
+    assert client.get("/api/tasks/some-task-id/").status_code == 403
+
+
+def test_task_detail_returns_the_history_row_with_stalled_status(api):
+    TaskResult.objects.create(
+        task_id="t-1",
+        task_name="tasks_app.cleanup_sessions",
+        task_args=json.dumps("()"),
+        task_kwargs=json.dumps("{'user_id': 'u-1'}"),
+        status="STARTED",
+        worker="w1@host",
+        periodic_task_name="cleanup-expired-sessions",
+        date_started=timezone.now() - datetime.timedelta(hours=2),
+    )
+
+    response = api.get("/api/tasks/t-1/")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "STALLED"  # its time limit (900 s) passed long ago
+    assert body["args"] == [] and body["kwargs"] == {"user_id": "u-1"}
+    assert body["worker"] == "w1@host"
+    assert body["periodic_task_name"] == "cleanup-expired-sessions"
+    assert api.get("/api/tasks/missing/").status_code == 404

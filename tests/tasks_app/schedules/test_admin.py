@@ -1,0 +1,31 @@
+"""The schedules admin (django-celery-beat's PeriodicTask pages): links to runs, pages render.
+"Run now" is in test_run_now.py."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+from django_celery_beat.models import PeriodicTask
+
+HISTORY = reverse("admin:django_celery_results_taskresult_changelist")
+
+
+@pytest.mark.django_db
+def test_schedule_list_links_to_its_run_history(client, superadmin):
+    client.force_login(superadmin)
+
+    page = client.get(reverse("admin:django_celery_beat_periodictask_changelist")).content.decode()
+
+    assert f"{HISTORY}?periodic_task_name=cleanup-expired-sessions" in page
+
+
+@pytest.mark.django_db
+def test_change_and_add_pages_render(client, superadmin):
+    schedule = PeriodicTask.objects.get(name="cleanup-expired-sessions")
+    client.force_login(superadmin)
+
+    for url in (
+        reverse("admin:django_celery_beat_periodictask_change", args=[schedule.pk]),
+        reverse("admin:django_celery_beat_periodictask_add"),
+    ):
+        assert client.get(url).status_code == 200, url
