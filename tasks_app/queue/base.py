@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -28,15 +28,44 @@ class PublishOptions:
 
 
 class TaskQueue(ABC):
-    """Port for asynchronous task scheduling.
+    """Port for asynchronous task scheduling: the seed's `enqueue` and `enqueue_at`.
 
     Implementations publish only after the surrounding database transaction commits, so a task
     never runs before the rows it needs exist, and nothing runs for a rolled-back transaction.
-    Arguments must be JSON primitives (ids, not objects; never secrets).
+    Arguments must be JSON primitives (ids, not objects; never secrets). `countdown`, `queue`,
+    `eta` and `options` are the port's own keywords, so no task argument may have those names.
     """
 
-    @abstractmethod
     def enqueue(
-        self, task_name: str, *args: Any, options: PublishOptions | None = None, **kwargs: Any
+        self,
+        task_name: str,
+        *args: Any,
+        countdown: float | None = None,
+        queue: str | None = None,
+        options: PublishOptions | None = None,
+        **kwargs: Any,
     ) -> str:
         """Enqueue a task by its registered name; return the task id for tracking."""
+        options = options or PublishOptions()
+        if countdown is not None:
+            options = replace(options, countdown=countdown)
+        if queue is not None:
+            options = replace(options, queue=queue)
+        return self.publish(task_name, args, kwargs, options)
+
+    def enqueue_at(
+        self,
+        task_name: str,
+        eta: datetime,
+        *args: Any,
+        options: PublishOptions | None = None,
+        **kwargs: Any,
+    ) -> str:
+        """Enqueue a task to run at `eta` (an aware datetime); return the task id."""
+        return self.publish(task_name, args, kwargs, replace(options or PublishOptions(), eta=eta))
+
+    @abstractmethod
+    def publish(
+        self, task_name: str, args: tuple, kwargs: dict[str, Any], options: PublishOptions
+    ) -> str:
+        """What an adapter implements: record the task for publishing after commit."""

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from project.visibility import check_eta
 from tasks_app.queue.base import PublishOptions, TaskQueue
 
 
@@ -27,21 +28,23 @@ class CeleryTaskQueue(TaskQueue):
             from project.celery import app as celery_app
         self._app = celery_app
 
-    def enqueue(
-        self, task_name: str, *args: Any, options: PublishOptions | None = None, **kwargs: Any
+    def publish(
+        self, task_name: str, args: tuple, kwargs: dict[str, Any], options: PublishOptions
     ) -> str:
         from tasks_app.models import OutboxMessage
         from tasks_app.queue.outbox import outbox_publish_one
 
-        options = options or PublishOptions()
         now = timezone.now()
+        eta = _deadline(now, options.eta or options.countdown)
+        if eta is not None:
+            check_eta(eta, now=now)  # Redis would deliver it twice before it is due
         message = OutboxMessage.objects.create(
             task_id=str(uuid.uuid4()),
             task_name=task_name,
             args=list(args),
             kwargs=kwargs,
             queue=options.queue or settings.CELERY_TASK_DEFAULT_QUEUE,
-            eta=_deadline(now, options.eta or options.countdown),
+            eta=eta,
             options=_message_options(now, options),
         )
         transaction.on_commit(lambda: outbox_publish_one(self._app, message.pk))

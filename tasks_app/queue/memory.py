@@ -26,9 +26,9 @@ class InMemoryTaskQueue(TaskQueue):
 
     published: list[QueuedTask] = field(default_factory=list)
 
-    def enqueue(
-        self, task_name: str, *args: Any, options: PublishOptions | None = None, **kwargs: Any
+    def publish(
+        self, task_name: str, args: tuple, kwargs: dict[str, Any], options: PublishOptions
     ) -> str:
-        task = QueuedTask(str(uuid.uuid4()), task_name, args, kwargs, options or PublishOptions())
+        task = QueuedTask(str(uuid.uuid4()), task_name, args, kwargs, options)
         transaction.on_commit(lambda: self.published.append(task))
         return task.task_id

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django_celery_results.models import TaskResult
 
+from project.visibility import EtaBeyondVisibilityTimeout
 from tasks_app.models import OutboxMessage
 from tasks_app.queue import PublishOptions
 from tasks_app.queue.celery import CeleryTaskQueue
@@ -55,10 +56,10 @@ def test_a_rolled_back_transaction_publishes_nothing(celery_worker):
     assert not OutboxMessage.objects.exists()
 
 
-def test_an_eta_uses_the_default_queue_and_the_task_runs_at_the_eta(celery_worker, settings):
+def test_enqueue_at_uses_the_default_queue_and_the_task_runs_at_the_eta(celery_worker, settings):
     eta = timezone.now() + timedelta(seconds=2)
     with transaction.atomic():
-        task_id = CeleryTaskQueue().enqueue("tasks_app.ping", options=PublishOptions(eta=eta))
+        task_id = CeleryTaskQueue().enqueue_at("tasks_app.ping", eta)
         assert (
             OutboxMessage.objects.get(task_id=task_id).queue == settings.CELERY_TASK_DEFAULT_QUEUE
         )
@@ -86,6 +87,30 @@ def test_options_are_stored_on_the_row_with_seconds_turned_into_deadlines():
     }
     expires = parse_datetime(row.options["expires"])  # JSON on the row: an ISO deadline
     assert timedelta(seconds=60) <= expires - before < timedelta(seconds=61)
+
+
+def test_the_seed_keywords_countdown_and_queue_are_publish_options_not_task_arguments():
+    before = timezone.now()
+    with pytest.raises(RuntimeError), transaction.atomic():
+        task_id = CeleryTaskQueue().enqueue("tasks_app.ping", countdown=5, queue="ops")
+        row = OutboxMessage.objects.get(task_id=task_id)
+        raise RuntimeError("inspected; roll back")
+
+    assert (row.queue, row.args, row.kwargs) == ("ops", [], {})
+    assert timedelta(seconds=5) <= row.eta - before < timedelta(seconds=6)
+
+
+def test_an_eta_beyond_the_redis_visibility_timeout_is_refused_before_anything_is_written(
+    settings,
+):
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:6379/1"
+    settings.CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    too_far = timezone.now() + timedelta(hours=2)
+
+    with pytest.raises(EtaBeyondVisibilityTimeout), transaction.atomic():
+        CeleryTaskQueue().enqueue_at("tasks_app.ping", too_far)
+
+    assert not OutboxMessage.objects.exists()
 
 
 def test_a_failed_publish_is_kept_and_relayed_later(celery_worker):
