@@ -2,24 +2,35 @@
 
 Admins (role ADMIN) manage plain users here as they can through the API; only super admins
 change admins. The role is the one editable privilege: is_staff/is_superuser follow from it.
+
+The user changelist filters and searches with the list API's UserFilterSet, under its parameter
+names, so "Generate CSV report" passes the changelist's query string to the report service as it
+is: what the admin sees listed is what the report holds.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.filters import FacetsMixin
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.views.main import ORDER_VAR, PAGE_VAR, SEARCH_VAR
 from django.contrib.auth import password_validation
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import UserChangeForm as DjangoUserChangeForm
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.forms.models import construct_instance
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import ngettext
 
+from accounts.filters import filter_users
 from accounts.models import AuthSession, Role, User
 from accounts.services import (
     UPDATABLE_FIELDS,
@@ -32,7 +43,10 @@ from accounts.services import (
     users_set_active,
 )
 from project.errors import ApplicationError
-from tasks_app.admin.reports import generate_csv_report
+from tasks_app.services.reports.requests import report_request
+
+# Query parameters of a changelist that are no filter: its ordering, page and "show all" link.
+CHANGELIST_BOOKKEEPING = {ORDER_VAR, PAGE_VAR, "all"}
 
 
 class _ServiceRulesMixin:
@@ -114,6 +128,87 @@ class UserChangeForm(_ServiceRulesMixin, DjangoUserChangeForm):
         return {f: self.cleaned_data[f] for f in UPDATABLE_FIELDS if f in self.changed_data}
 
 
+class _UserFilterSetFilter(FacetsMixin, admin.ListFilter):
+    """A changelist filter whose query parameters are UserFilterSet's own, applied by it."""
+
+    parameters: tuple[str, ...]
+
+    def __init__(self, request, params, model, model_admin) -> None:
+        super().__init__(request, params, model, model_admin)
+        for name in self.parameters:
+            if name in params:
+                self.used_parameters[name] = params.pop(name)[-1]
+
+    def links(self) -> list[tuple[str, dict[str, str]]]:
+        """(title, query parameters) of each choice, the first one being "all"."""
+        raise NotImplementedError
+
+    def has_output(self) -> bool:
+        return True
+
+    def expected_parameters(self) -> list[str]:
+        return list(self.parameters)
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[User]) -> QuerySet[User]:
+        try:
+            return filter_users(queryset=queryset, filters=self.used_parameters)
+        except ValidationError as exc:  # the changelist shows its "bad filter" page
+            raise IncorrectLookupParameters(exc) from exc
+
+    def get_facet_counts(self, pk_attname: str, filtered_qs: QuerySet[User]) -> dict[str, Count]:
+        return {
+            f"{i}__c": Count(
+                pk_attname, filter=Q(pk__in=filter_users(queryset=filtered_qs, filters=params))
+            )
+            for i, (_title, params) in enumerate(self.links())
+            if params
+        }
+
+    def choices(self, changelist):
+        counts = self.get_facet_queryset(changelist) if changelist.add_facets else {}
+        for i, (title, params) in enumerate(self.links()):
+            count = counts.get(f"{i}__c")
+            yield {
+                "selected": self.used_parameters == params,
+                "query_string": changelist.get_query_string(params, remove=self.parameters),
+                "display": title if count is None else f"{title} ({count})",
+            }
+
+
+class RoleFilter(_UserFilterSetFilter):
+    title = "role"
+    parameters = ("role",)
+
+    def links(self) -> list[tuple[str, dict[str, str]]]:
+        return [("All", {}), *((label, {"role": value}) for value, label in Role.choices)]
+
+
+class ActiveFilter(_UserFilterSetFilter):
+    title = "active"
+    parameters = ("is_active",)
+
+    def links(self) -> list[tuple[str, dict[str, str]]]:
+        return [("All", {}), ("Yes", {"is_active": "true"}), ("No", {"is_active": "false"})]
+
+
+class CreatedFilter(_UserFilterSetFilter):
+    title = "created"
+    parameters = ("created_after", "created_before")
+
+    def links(self) -> list[tuple[str, dict[str, str]]]:
+        today = timezone.localdate()
+        since = {
+            "Today": today,
+            "Past 7 days": today - timedelta(days=7),
+            "This month": today.replace(day=1),
+            "This year": today.replace(month=1, day=1),
+        }
+        return [
+            ("Any date", {}),
+            *((title, {"created_after": day.isoformat()}) for title, day in since.items()),
+        ]
+
+
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     form = UserChangeForm
@@ -127,9 +222,9 @@ class UserAdmin(DjangoUserAdmin):
         "created_at",
         "last_login",
     )
-    list_filter = ("role", "is_active", "created_at")
-    search_fields = ("username", "email")
-    date_hierarchy = "created_at"
+    list_filter = (RoleFilter, ActiveFilter, CreatedFilter)
+    search_fields = ("username", "email")  # shows the search box; get_search_results searches
+    search_help_text = "Part of the username or email."
     ordering = ("-created_at",)
     readonly_fields = ("is_staff", "is_superuser", "created_at", "last_login")
     filter_horizontal = ("groups",)
@@ -158,7 +253,7 @@ class UserAdmin(DjangoUserAdmin):
             },
         ),
     )
-    actions = ("activate", "deactivate", generate_csv_report)
+    actions = ("activate", "deactivate", "generate_csv_report")
 
     # Admins manage users here as they do through the API (accounts.permissions.IsAdmin);
     # only super admins change admins, or delete anyone.
@@ -172,6 +267,20 @@ class UserAdmin(DjangoUserAdmin):
         if not (request.user.is_active and request.user.is_staff):
             return False
         return obj is None or request.user.is_superuser or obj.role == Role.USER
+
+    def has_report_permission(self, request: HttpRequest) -> bool:
+        return self.has_view_permission(request) and request.user.has_perm(
+            "tasks_app.add_userreport"
+        )
+
+    def get_search_results(self, request: HttpRequest, queryset: QuerySet[User], search_term: str):
+        """The list API's search (UserFilterSet's `search`), so that a report reproduces it."""
+        if not search_term:
+            return queryset, False
+        try:
+            return filter_users(queryset=queryset, filters={"search": search_term}), False
+        except ValidationError as exc:
+            raise IncorrectLookupParameters(exc) from exc
 
     def get_form(self, request: HttpRequest, obj: User | None = None, **kwargs: Any):
         form = super().get_form(request, obj, **kwargs)
@@ -207,6 +316,30 @@ class UserAdmin(DjangoUserAdmin):
     )
     def deactivate(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         self._set_active(request, queryset, active=False)
+
+    @admin.action(description="Generate CSV report of the filtered users", permissions=["report"])
+    def generate_csv_report(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        """Report on the changelist's filters and search (every page of them), not on the ticked
+        rows: the checkboxes only start the action. A link to the pending report follows."""
+        params = request.GET.dict()
+        filters = {k: v for k, v in params.items() if k not in CHANGELIST_BOOKKEEPING}
+        if search := filters.pop(SEARCH_VAR, ""):
+            filters["search"] = search
+        try:
+            report = report_request(requested_by=request.user, filters=filters)
+        except ValidationError as exc:
+            self.message_user(request, " ".join(exc.messages), level=messages.ERROR)
+            return
+        self.message_user(
+            request,
+            format_html(
+                'Report <a href="{}">{}</a> queued for the users matching {}.',
+                reverse("admin:tasks_app_userreport_change", args=[report.pk]),
+                str(report.pk)[:8],
+                ", ".join(f"{k}={v}" for k, v in report.filters.items()) or "no filter (all users)",
+            ),
+            level=messages.SUCCESS,
+        )
 
     def _set_active(self, request: HttpRequest, queryset: QuerySet[User], *, active: bool) -> None:
         selected = queryset.count()

@@ -1,12 +1,14 @@
-"""REST endpoints for login, logout and users. Each method parses input, calls one service or
+"""REST endpoints for login, logout and users. Each view parses input, calls one service or
 selector, and formats the output; errors are raised and shaped by `project.errors`.
 
-Where two operations share a URL (list and create users; read and change one user), they share
-a view class, with one method and its own serializers per operation.
+One view per operation, named `<Thing><Operation>Api`. Where two operations share a URL (list and
+create users; read and change one user), `project.routing.by_method` in accounts/urls.py routes
+each HTTP method to its own view, and the schema documents each from that view.
 """
 
 from __future__ import annotations
 
+import django_filters
 from django.contrib.auth import logout
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer
@@ -17,9 +19,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.filters import UserFilterSet
 from accounts.models import AuthSession, Role, User
 from accounts.permissions import IsAdmin
-from accounts.selectors import UserFilters, user_get, user_list
+from accounts.selectors import user_get, user_list
 from accounts.services import auth_session_create, auth_session_revoke, user_create, user_update
 from accounts.throttling import LoginFailureThrottle, client_ip
 from project.errors import ERROR_RESPONSES, AuthenticationError, ErrorSerializer
@@ -40,7 +43,7 @@ class UserOutputSerializer(serializers.Serializer):
     last_login = serializers.DateTimeField(allow_null=True)
 
 
-class LoginApi(APIView):
+class AuthLoginApi(APIView):
     authentication_classes: list = []  # a stale token must not stand in the way of a new one
     permission_classes = [AllowAny]
     throttle_classes = [LoginFailureThrottle]
@@ -83,7 +86,7 @@ class LoginApi(APIView):
         return Response(self.OutputSerializer(data).data)
 
 
-class LogoutApi(APIView):
+class AuthLogoutApi(APIView):
     @extend_schema(
         summary="Log out: end the session of this bearer token",
         request=None,
@@ -106,22 +109,49 @@ class UserMeApi(APIView):
         return Response(UserOutputSerializer(request.user).data)
 
 
-class UsersApi(APIView):
+def _filter_parameters(filterset: type[django_filters.FilterSet]) -> list[OpenApiParameter]:
+    """The FilterSet's filters as documented query parameters: the schema follows the one filter."""
+    types = {
+        django_filters.BooleanFilter: OpenApiTypes.BOOL,
+        django_filters.DateTimeFilter: OpenApiTypes.DATETIME,
+    }
+    return [
+        OpenApiParameter(
+            name,
+            next((t for cls, t in types.items() if isinstance(spec, cls)), OpenApiTypes.STR),
+            OpenApiParameter.QUERY,
+            description=spec.extra.get("help_text", ""),
+            enum=[value for value, _label in spec.extra["choices"]]
+            if "choices" in spec.extra
+            else None,
+        )
+        for name, spec in filterset.base_filters.items()
+    ]
+
+
+class UserListApi(APIView):
     permission_classes = [IsAdmin]
     pagination_class = PagePagination
 
-    @extend_schema_serializer(component_name="UserListFilter")
-    class FilterSerializer(serializers.Serializer):
-        role = serializers.ChoiceField(choices=Role.choices, required=False)
-        is_active = serializers.BooleanField(required=False, allow_null=True, default=None)
-        created_after = serializers.DateTimeField(required=False, help_text="Inclusive.")
-        created_before = serializers.DateTimeField(required=False, help_text="Exclusive.")
-        search = serializers.CharField(
-            required=False, max_length=254, help_text="Part of the username or email."
+    @extend_schema(
+        summary="List users (admins)",
+        parameters=_filter_parameters(UserFilterSet),
+        responses={200: UserOutputSerializer(many=True), 404: ErrorSerializer, **ERROR_RESPONSES},
+    )
+    def get(self, request: Request) -> Response:
+        return paginated_response(
+            queryset=user_list(filters=request.query_params),
+            serializer_class=UserOutputSerializer,
+            request=request,
+            view=self,
         )
 
+
+class UserCreateApi(APIView):
+    permission_classes = [IsAdmin]
+
     @extend_schema_serializer(component_name="UserCreateInput")
-    class CreateInputSerializer(serializers.Serializer):
+    class InputSerializer(serializers.Serializer):
         username = serializers.CharField(max_length=150)
         email = serializers.EmailField(max_length=254)
         password = serializers.CharField(max_length=128, trim_whitespace=False, write_only=True)
@@ -132,27 +162,12 @@ class UsersApi(APIView):
         )
 
     @extend_schema(
-        summary="List users (admins)",
-        parameters=[FilterSerializer],
-        responses={200: UserOutputSerializer(many=True), 404: ErrorSerializer, **ERROR_RESPONSES},
-    )
-    def get(self, request: Request) -> Response:
-        filters = self.FilterSerializer(data=request.query_params.dict())
-        filters.is_valid(raise_exception=True)
-        return paginated_response(
-            queryset=user_list(filters=UserFilters(**filters.validated_data)),
-            serializer_class=UserOutputSerializer,
-            request=request,
-            view=self,
-        )
-
-    @extend_schema(
         summary="Create a user (admins); the welcome email is sent in the background",
-        request=CreateInputSerializer,
+        request=InputSerializer,
         responses={201: UserOutputSerializer, **ERROR_RESPONSES},
     )
     def post(self, request: Request) -> Response:
-        serializer = self.CreateInputSerializer(data=request.data)
+        serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         user = user_create(**serializer.validated_data, created_by=request.user)
         return Response(UserOutputSerializer(user).data, status=status.HTTP_201_CREATED)
@@ -161,11 +176,30 @@ class UsersApi(APIView):
 USER_ID = OpenApiParameter("user_id", OpenApiTypes.UUID, OpenApiParameter.PATH)
 
 
+def _get_user(user_id: str) -> User:
+    user = user_get(user_id=user_id)
+    if user is None:
+        raise NotFound("No user with this id.")
+    return user
+
+
 class UserDetailApi(APIView):
     permission_classes = [IsAdmin]
 
+    @extend_schema(
+        summary="One user (admins)",
+        parameters=[USER_ID],
+        responses={200: UserOutputSerializer, 404: ErrorSerializer, **ERROR_RESPONSES},
+    )
+    def get(self, request: Request, user_id: str) -> Response:
+        return Response(UserOutputSerializer(_get_user(user_id)).data)
+
+
+class UserUpdateApi(APIView):
+    permission_classes = [IsAdmin]
+
     @extend_schema_serializer(component_name="UserUpdateInput")
-    class UpdateInputSerializer(serializers.Serializer):
+    class InputSerializer(serializers.Serializer):
         username = serializers.CharField(max_length=150, required=False)
         email = serializers.EmailField(max_length=254, required=False)
         role = serializers.ChoiceField(
@@ -177,29 +211,15 @@ class UserDetailApi(APIView):
             required=False, help_text="false ends every session of the user."
         )
 
-    def _get_user(self, user_id: str) -> User:
-        user = user_get(user_id=user_id)
-        if user is None:
-            raise NotFound("No user with this id.")
-        return user
-
-    @extend_schema(
-        summary="One user (admins)",
-        parameters=[USER_ID],
-        responses={200: UserOutputSerializer, 404: ErrorSerializer, **ERROR_RESPONSES},
-    )
-    def get(self, request: Request, user_id: str) -> Response:
-        return Response(UserOutputSerializer(self._get_user(user_id)).data)
-
     @extend_schema(
         summary="Change a user (admins); deactivating ends the user's sessions",
         parameters=[USER_ID],
-        request=UpdateInputSerializer,
+        request=InputSerializer,
         responses={200: UserOutputSerializer, 404: ErrorSerializer, **ERROR_RESPONSES},
     )
     def patch(self, request: Request, user_id: str) -> Response:
-        user = self._get_user(user_id)
-        serializer = self.UpdateInputSerializer(data=request.data)
+        user = _get_user(user_id)
+        serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         user = user_update(user=user, actor=request.user, data=serializer.validated_data)
         return Response(UserOutputSerializer(user).data)

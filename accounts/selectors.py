@@ -2,46 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
+from accounts.filters import filter_users
 from accounts.models import AuthSession, User
 from accounts.services import token_hash
 
 
-@dataclass(frozen=True)
-class UserFilters:
-    """What the user list can be narrowed by; `None` means "any"."""
-
-    role: str | None = None
-    is_active: bool | None = None
-    created_after: datetime | None = None
-    created_before: datetime | None = None
-    search: str | None = None
-
-
-def user_list(*, filters: UserFilters | None = None) -> QuerySet[User]:
-    """Users matching `filters`, newest first (with the id as a tie-break for stable pages)."""
-    filters = filters or UserFilters()
-    users = User.objects.order_by("-created_at", "-id")
-    if filters.role:
-        users = users.filter(role=filters.role)
-    if filters.is_active is not None:
-        users = users.filter(is_active=filters.is_active)
-    if filters.created_after:
-        users = users.filter(created_at__gte=filters.created_after)
-    if filters.created_before:
-        users = users.filter(created_at__lt=filters.created_before)
-    if filters.search:
-        users = users.filter(
-            Q(username__icontains=filters.search) | Q(email__icontains=filters.search)
-        )
-    return users
+def user_list(*, filters: Mapping[str, Any] | None = None) -> QuerySet[User]:
+    """Users matching `filters` (UserFilterSet's data), newest first (with the id as a tie-break
+    for stable pages); a ValidationError names each bad filter."""
+    return filter_users(queryset=User.objects.order_by("-created_at", "-id"), filters=filters or {})
 
 
 def user_get(*, user_id: object) -> User | None:

@@ -157,7 +157,8 @@ def _child(variant: str) -> None:
     from django.core.files.storage import default_storage
 
     if variant == "project":
-        from tasks_app.services.reports import report_create, report_generate
+        from tasks_app.services.reports.export import report_generate
+        from tasks_app.services.reports.requests import report_create
 
         report = report_create(requested_by=None, filters=FILTERS)
         started = time.perf_counter()

@@ -2,13 +2,12 @@
 
 from tasks_app.admin import history, schedules
 from tasks_app.admin.emails import EmailLogAdmin, OutboxMessageAdmin
-from tasks_app.admin.reports import UserReportAdmin, generate_csv_report
+from tasks_app.admin.reports import UserReportAdmin
 
 __all__ = [
     "EmailLogAdmin",
     "OutboxMessageAdmin",
     "UserReportAdmin",
-    "generate_csv_report",
     "history",
     "schedules",
 ]

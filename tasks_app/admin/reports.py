@@ -1,11 +1,10 @@
-"""Admin for CSV reports: the report list, and the "Generate CSV report" action for users."""
+"""Admin for CSV reports: watch and download them. They are requested from the user changelist
+("Generate CSV report", accounts.admin), the API or manage.py."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
-
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
@@ -14,91 +13,9 @@ from django.utils.html import format_html
 from django.utils.http import urlencode
 from django_celery_results.models import TaskResult
 
-from tasks_app.apis.reports import report_file_response
+from tasks_app.downloads import report_file_response
 from tasks_app.models import UserReport
-from tasks_app.services.reports import report_delete, report_request
-
-# The user changelist's filter parameters that a report can reproduce, and their report filter.
-# Anything else in the query string (a search, another filter) makes the action refuse: a report
-# silently wider than the list the admin was looking at would be wrong.
-CHANGELIST_FILTERS = {
-    "is_active__exact": "is_active",
-    "is_active": "is_active",
-    "role__exact": "role",
-    "role": "role",
-    "created_at__gte": "created_after",
-    "created_at__lt": "created_before",
-}
-CHANGELIST_BOOKKEEPING = {"o", "p", "all", "_changelist_filters", "e"}
-HIERARCHY = ("year", "month", "day")
-
-
-def report_filters_from_changelist(params: dict[str, str]) -> dict[str, str]:
-    """Translate the user changelist's query string into report filters (ValidationError if not).
-
-    The date hierarchy (`created_at__year/__month/__day`) becomes a created_after/before range.
-    """
-    if params.get("q"):
-        raise ValidationError("A report cannot reproduce a search; clear it and use the filters.")
-    hierarchy = {
-        part: params.pop(f"created_at__{part}")
-        for part in HIERARCHY
-        if f"created_at__{part}" in params
-    }
-    unsupported = sorted(set(params) - set(CHANGELIST_FILTERS) - CHANGELIST_BOOKKEEPING - {"q"})
-    if unsupported:
-        raise ValidationError(
-            f"A report cannot reproduce the filter(s) {', '.join(unsupported)}; it supports "
-            "active, role and a creation date range."
-        )
-    filters = {CHANGELIST_FILTERS[k]: v for k, v in params.items() if k in CHANGELIST_FILTERS}
-    if hierarchy:
-        filters.update(_hierarchy_range(hierarchy))
-    return filters
-
-
-def _hierarchy_range(parts: dict[str, str]) -> dict[str, str]:
-    """The [start, end) of a date-hierarchy year, month or day, in the current time zone."""
-    try:
-        year, month, day = int(parts["year"]), int(parts.get("month", 1)), int(parts.get("day", 1))
-        start = date(year, month, day)
-    except (KeyError, ValueError):
-        raise ValidationError("The date hierarchy selection is not a valid date.") from None
-    if "day" in parts:
-        end = start + timedelta(days=1)
-    elif "month" in parts:
-        end = date(year + month // 12, month % 12 + 1, 1)
-    else:
-        end = date(year + 1, 1, 1)
-    return {"created_after": start.isoformat(), "created_before": end.isoformat()}
-
-
-@admin.action(description="Generate CSV report of the filtered users", permissions=["view"])
-def generate_csv_report(
-    modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet
-) -> None:
-    """Report on the changelist's current filters (every page of them), not on ticked rows:
-    the checkboxes only start the action. A link to the pending report follows."""
-    if not request.user.has_perm("tasks_app.add_userreport"):
-        modeladmin.message_user(request, "You may not create reports.", level=messages.ERROR)
-        return
-    try:
-        filters = report_filters_from_changelist(request.GET.dict())
-        report = report_request(requested_by=request.user, filters=filters)
-    except ValidationError as exc:
-        modeladmin.message_user(request, " ".join(exc.messages), level=messages.ERROR)
-        return
-    url = reverse("admin:tasks_app_userreport_change", args=[report.pk])
-    modeladmin.message_user(
-        request,
-        format_html(
-            'Report <a href="{}">{}</a> queued for the users matching {}.',
-            url,
-            str(report.pk)[:8],
-            ", ".join(f"{k}={v}" for k, v in report.filters.items()) or "no filter (all users)",
-        ),
-        level=messages.SUCCESS,
-    )
+from tasks_app.services.reports.housekeeping import report_delete
 
 
 @admin.register(UserReport)

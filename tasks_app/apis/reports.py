@@ -1,40 +1,26 @@
-"""REST API for CSV reports (admins only): request one, watch it, download it."""
+"""REST API for CSV reports (admins only): request one, watch it, download it.
+
+One view per operation, `<Thing><Operation>Api`. The filters of a request are UserFilterSet's
+(accounts.filters): the service validates them, and a bad one is a 400 naming it, like the user
+list's query parameters.
+"""
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import APIException
-from rest_framework.permissions import IsAdminUser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.permissions import IsAdmin
 from project.errors import ERROR_RESPONSES, ErrorSerializer
+from tasks_app.downloads import report_file_response
 from tasks_app.models import UserReport
-from tasks_app.services.reports import report_filters_validate, report_request
-
-
-class ReportNotReady(APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = "The report is not completed; its file cannot be downloaded yet."
-    default_code = "report_not_completed"
-
-
-def report_file_response(report: UserReport) -> FileResponse:
-    """The report's CSV streamed from storage as an attachment (shared by the API and the admin)."""
-    if not report.is_completed():
-        raise ReportNotReady(f"The report is {report.status}; only a completed one has a file.")
-    return FileResponse(
-        report.file.open("rb"),
-        as_attachment=True,
-        filename=report.file_basename(),
-        content_type="text/csv; charset=utf-8",
-    )
+from tasks_app.services.reports.requests import report_request
 
 
 class ReportOutputSerializer(serializers.ModelSerializer):
@@ -82,18 +68,17 @@ class ReportOutputSerializer(serializers.ModelSerializer):
 class ReportCreateApi(APIView):
     """POST /api/reports/: the report row is created at once (pending) and its export enqueued."""
 
-    permission_classes = [IsAdminUser]
+    permission_classes = [IsAdmin]
 
     class InputSerializer(serializers.Serializer):
-        filters = serializers.JSONField(required=False, default=dict)
-
-        def validate_filters(self, value):
-            try:
-                return report_filters_validate(value)
-            except DjangoValidationError as exc:
-                raise serializers.ValidationError(
-                    exc.message_dict if hasattr(exc, "error_dict") else exc.messages
-                ) from None
+        filters = serializers.DictField(
+            required=False,
+            default=dict,
+            help_text=(
+                "The user list's filters: role, is_active, created_after (inclusive), "
+                "created_before (exclusive), search. Absent: every user."
+            ),
+        )
 
     class OutputSerializer(serializers.ModelSerializer):
         url = serializers.SerializerMethodField()
@@ -121,7 +106,7 @@ class ReportCreateApi(APIView):
 class ReportDetailApi(APIView):
     """GET /api/reports/{id}/: status, progress and, once completed, the download URL."""
 
-    permission_classes = [IsAdminUser]
+    permission_classes = [IsAdmin]
 
     @extend_schema(responses={200: ReportOutputSerializer, 404: ErrorSerializer, **ERROR_RESPONSES})
     def get(self, request: Request, report_id: str) -> Response:
@@ -132,7 +117,7 @@ class ReportDetailApi(APIView):
 class ReportDownloadApi(APIView):
     """GET /api/reports/{id}/download/: the CSV as text/csv; 409 until the report is completed."""
 
-    permission_classes = [IsAdminUser]
+    permission_classes = [IsAdmin]
 
     @extend_schema(
         responses={

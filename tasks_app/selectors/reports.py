@@ -8,9 +8,9 @@ from typing import Any
 from django.db.models import Case, F, Q, QuerySet, TextField, Value, When
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast, Concat
-from django.utils.dateparse import parse_datetime
 
 from accounts.models import User
+from accounts.selectors import user_list
 
 # The seed's columns, in the seed's order.
 CSV_HEADER = ("ID", "Username", "Role", "Active", "Created At")
@@ -20,20 +20,9 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 def users_for_report(filters: Mapping[str, Any]) -> QuerySet[User]:
-    """Users matching already validated filters, oldest first (a stable order for every path).
-
-    `created_after` is inclusive and `created_before` exclusive: consecutive ranges never overlap.
-    """
-    users = User.objects.all()
-    if "is_active" in filters:
-        users = users.filter(is_active=filters["is_active"])
-    if "role" in filters:
-        users = users.filter(role=filters["role"])
-    if "created_after" in filters:
-        users = users.filter(created_at__gte=parse_datetime(filters["created_after"]))
-    if "created_before" in filters:
-        users = users.filter(created_at__lt=parse_datetime(filters["created_before"]))
-    return users.order_by("created_at", "id")
+    """The users of the list API with the same filters (UserFilterSet's data), oldest first with
+    the id as a tie-break: a stable order for every export path."""
+    return user_list(filters=filters).order_by("created_at", "id")
 
 
 def report_rows(filters: Mapping[str, Any]) -> QuerySet:

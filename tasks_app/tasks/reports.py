@@ -1,4 +1,4 @@
-"""Report tasks: thin shims over tasks_app.services.reports."""
+"""Report tasks: thin shims over the tasks_app.services.reports package."""
 
 from __future__ import annotations
 
@@ -9,12 +9,9 @@ from celery import Task, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 
-from tasks_app.services.reports import (
-    report_fail,
-    report_generate,
-    reports_expire,
-    reports_fail_stale,
-)
+from tasks_app.services.reports.export import report_generate
+from tasks_app.services.reports.housekeeping import reports_expire, reports_fail_stale
+from tasks_app.services.reports.requests import report_fail
 
 
 # The message is acknowledged on receipt (acks_late off): an export killed with its worker is not

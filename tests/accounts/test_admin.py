@@ -5,12 +5,15 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.contrib.messages import get_messages
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import urlencode
 
 from accounts.models import AuthSession, Role, User
-from tasks_app.models import EmailLog
+from tasks_app.models import EmailLog, UserReport
 from tests.factories import PASSWORD, AdminFactory, SuperAdminFactory, UserFactory, open_session
 
 pytestmark = pytest.mark.django_db
@@ -135,7 +138,7 @@ def test_user_changelist_is_a_constant_number_of_queries(
     UserFactory.create_batch(30)
     client = browser(super_admin)
     with django_assert_max_num_queries(12):
-        response = client.get(CHANGELIST, {"q": "user", "role__exact": "USER"})
+        response = client.get(CHANGELIST, {"q": "user", "role": "USER", "is_active": "true"})
     assert response.status_code == 200
 
 
@@ -169,6 +172,81 @@ def test_activate_action(super_admin):
 def test_plain_users_cannot_use_the_admin():
     response = browser(UserFactory()).get(CHANGELIST)
     assert response.status_code == 302 and "/login/" in response["Location"]
+
+
+# --- the changelist's filters and the report action --------------------------------------------
+
+
+def listed(response) -> set[str]:
+    return {user.username for user in response.context["cl"].result_list}
+
+
+def test_changelist_filters_and_searches_with_the_user_filterset(super_admin):
+    UserFactory(username="ada-lovelace", role=Role.ADMIN)
+    UserFactory(username="ada-inactive", is_active=False)
+    UserFactory(username="bob")
+    client = browser(super_admin)
+
+    assert listed(client.get(CHANGELIST, {"q": "ada"})) == {"ada-lovelace", "ada-inactive"}
+    assert listed(client.get(CHANGELIST, {"q": "ada", "is_active": "false"})) == {"ada-inactive"}
+    assert listed(client.get(CHANGELIST, {"role": "ADMIN"})) == {"ada-lovelace"}
+    tomorrow = (timezone.localdate() + timedelta(days=1)).isoformat()
+    assert listed(client.get(CHANGELIST, {"created_after": tomorrow})) == set()
+    page = client.get(CHANGELIST).content.decode()
+    assert "?is_active=false" in page and "?role=SUPER_ADMIN" in page
+    assert f"?created_after={timezone.localdate().isoformat()}" in page  # "Today"
+
+
+@pytest.mark.parametrize(
+    "params", [{"is_active": "maybe"}, {"role": "KING"}, {"created_after": "soon"}]
+)
+def test_changelist_shows_its_error_page_for_a_bad_filter(super_admin, params):
+    response = browser(super_admin).get(CHANGELIST, params)
+    assert response.status_code == 302 and response["Location"].endswith("?e=1")
+
+
+def run_report_action(client: Client, query: dict[str, str], user: User):
+    return client.post(
+        f"{CHANGELIST}?{urlencode(query)}",
+        {"action": "generate_csv_report", "_selected_action": [str(user.pk)]},
+        follow=True,
+    )
+
+
+def test_report_action_stores_the_changelists_filters_and_search_and_links_to_the_report(
+    super_admin, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = run_report_action(
+            browser(super_admin),
+            {"is_active": "false", "role": "admin", "q": "ada", "o": "2", "p": "1"},
+            super_admin,
+        )
+
+    report = UserReport.objects.get()
+    assert report.filters == {"is_active": False, "role": "ADMIN", "search": "ada"}
+    assert report.requested_by == super_admin and report.task_id
+    assert len(callbacks) == 1  # the publication, after commit
+    assert reverse("admin:tasks_app_userreport_change", args=[report.pk]) in texts(response)[0]
+
+
+def test_report_action_refuses_a_lookup_it_cannot_reproduce(super_admin):
+    response = run_report_action(browser(super_admin), {"created_at__year": "2025"}, super_admin)
+
+    [message] = texts(response)
+    assert "Unknown filter" in message and "created_after" in message
+    assert UserReport.objects.count() == 0
+
+
+def test_report_action_is_offered_only_with_the_permission_to_create_reports(super_admin):
+    staff = AdminFactory()
+    staff.user_permissions.add(Permission.objects.get(codename="view_user"))
+    client = browser(staff)
+
+    assert "generate_csv_report" not in client.get(CHANGELIST).content.decode()
+    run_report_action(client, {}, super_admin)
+    assert UserReport.objects.count() == 0
+    assert "generate_csv_report" in browser(super_admin).get(CHANGELIST).content.decode()
 
 
 # --- sessions -----------------------------------------------------------------------------------

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
+from accounts.filters import UserFilterSet
+from project.commands import service_errors
 from tasks_app.models import UserReport
-from tasks_app.services.reports import report_create, report_generate, report_request
+from tasks_app.services.reports.export import report_generate
+from tasks_app.services.reports.requests import report_create, report_request
 
 
 class Command(BaseCommand):
@@ -19,10 +21,9 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--is-active", choices=["true", "false"], help="only (in)active users")
-        parser.add_argument("--role", help="only this role: USER, ADMIN or SUPER_ADMIN")
-        parser.add_argument("--created-after", help="created at or after (ISO 8601 date/time)")
-        parser.add_argument("--created-before", help="created before (ISO 8601 date/time)")
+        # The user list's filters, validated by the FilterSet like every other entry point's.
+        for name, spec in UserFilterSet.base_filters.items():
+            parser.add_argument(f"--{name.replace('_', '-')}", help=spec.extra["help_text"])
         parser.add_argument("--requested-by", metavar="USERNAME", help="record who asked")
         parser.add_argument(
             "--async", dest="run_async", action="store_true", help="enqueue it for a worker"
@@ -30,22 +31,16 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         filters = {
-            key: options[key]
-            for key in ("is_active", "role", "created_after", "created_before")
-            if options[key] is not None
+            name: options[name] for name in UserFilterSet.base_filters if options[name] is not None
         }
         requested_by = self.requester(options["requested_by"])
-        try:
-            if options["run_async"]:
+        if options["run_async"]:
+            with service_errors():
                 report = report_request(requested_by=requested_by, filters=filters)
-                self.stdout.write(f"report {report.pk} queued as task {report.task_id}")
-                return
+            self.stdout.write(f"report {report.pk} queued as task {report.task_id}")
+            return
+        with service_errors():
             report = report_create(requested_by=requested_by, filters=filters)
-        except ValidationError as exc:
-            if hasattr(exc, "error_dict"):
-                problems = [f"{key}: {' '.join(msgs)}" for key, msgs in exc.message_dict.items()]
-                raise CommandError("; ".join(problems)) from None
-            raise CommandError("; ".join(exc.messages)) from None
         self.run_foreground(report.pk)
 
     def run_foreground(self, report_id) -> None:

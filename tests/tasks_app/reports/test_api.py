@@ -6,7 +6,8 @@ import pytest
 from rest_framework.test import APIClient
 
 from tasks_app.models import UserReport
-from tasks_app.services.reports import report_create, report_generate
+from tasks_app.services.reports.export import report_generate
+from tasks_app.services.reports.requests import report_create
 from tests.tasks_app.reports.conftest import wait_finished
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -71,14 +72,23 @@ def test_download_of_an_unfinished_report_is_409(client_as, admin):
     assert "pending" in response.json()["message"]
 
 
-def test_bad_filters_are_400_and_create_nothing(client_as, admin):
+def test_bad_filters_are_400_naming_each_filter_and_create_nothing(client_as, admin):
     response = client_as(admin).post(
         "/api/reports/", {"filters": {"role": "GOD", "colour": "red"}}, format="json"
     )
 
     assert response.status_code == 400
-    assert set(response.json()["errors"]) == {"filters.role", "filters.colour"}
+    body = response.json()
+    assert body["message"] == "Invalid input."
+    assert set(body["errors"]) == {"role", "colour"}
     assert UserReport.objects.count() == 0
+
+
+def test_filters_that_are_not_an_object_are_400(client_as, admin):
+    response = client_as(admin).post("/api/reports/", {"filters": ["role"]}, format="json")
+
+    assert response.status_code == 400
+    assert set(response.json()["errors"]) == {"filters"}
 
 
 def test_non_admins_get_403_on_every_endpoint(client_as, admin, plain_user):

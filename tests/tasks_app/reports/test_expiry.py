@@ -10,7 +10,8 @@ from django.conf import settings
 from django.utils import timezone
 
 from tasks_app.models import UserReport
-from tasks_app.services.reports import report_create, report_generate
+from tasks_app.services.reports.export import report_generate
+from tasks_app.services.reports.requests import report_create
 from tasks_app.tasks import expire_reports
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -12,7 +12,7 @@ from django_celery_results.models import TaskResult
 
 from accounts.models import Role, User
 from tasks_app.models import UserReport
-from tasks_app.services.reports import report_request
+from tasks_app.services.reports.requests import report_request
 from tests.support.polling import wait_for
 from tests.tasks_app.reports.conftest import BASE_TIME, expected_rows, read_report, wait_finished
 

@@ -22,13 +22,9 @@ from django_celery_results.models import TaskResult
 from project.celery import app as celery_app
 from tasks_app.models import UserReport
 from tasks_app.queue import PublishOptions, get_task_queue
-from tasks_app.services.reports import (
-    REPORT_TASK,
-    STALE_GRACE,
-    report_create,
-    report_tmp_path,
-    reports_fail_stale,
-)
+from tasks_app.services.reports.export import report_tmp_path
+from tasks_app.services.reports.housekeeping import STALE_GRACE, reports_fail_stale
+from tasks_app.services.reports.requests import REPORT_TASK, report_create
 from tests.support import worker as worker_support
 from tests.support.polling import wait_for
 from tests.tasks_app.reports.conftest import wait_finished
