@@ -45,7 +45,7 @@ def test_worker_logs_json_with_the_task_id_and_name(start_worker):
     skipped = next(line for line in lines if str(MISSING_EMAIL_LOG_ID) in line["message"])
     assert skipped["task_id"] == task_id
     assert skipped["task_name"] == "tasks_app.send_email"
-    assert skipped["logger"] == "tasks_app.services.emails"
+    assert skipped["logger"] == "tasks_app.services.emails.delivery"
     assert {"time", "level", "message"} <= set(skipped)
     logged = [line for line in worker.log_path.read_text().splitlines() if " INFO " in line]
     assert not logged, f"lines in the text format under LOG_FORMAT=json: {logged[:3]}"
