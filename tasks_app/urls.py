@@ -2,8 +2,14 @@
 
 from django.urls import path
 
+from project.routing import by_method
 from tasks_app.apis.reports import ReportCreateApi, ReportDetailApi, ReportDownloadApi
-from tasks_app.apis.schedules import ScheduleDetailRoute, ScheduleListApi, ScheduleRunApi
+from tasks_app.apis.schedules import (
+    ScheduleDetailApi,
+    ScheduleListApi,
+    ScheduleRunApi,
+    ScheduleUpdateApi,
+)
 from tasks_app.apis.tasks import TaskDetailApi
 
 urlpatterns = [
@@ -13,7 +19,11 @@ urlpatterns = [
         "reports/<uuid:report_id>/download/", ReportDownloadApi.as_view(), name="reports-download"
     ),
     path("schedules/", ScheduleListApi.as_view(), name="schedule-list"),
-    path("schedules/<int:schedule_id>/", ScheduleDetailRoute.as_view(), name="schedule-detail"),
+    path(
+        "schedules/<int:schedule_id>/",
+        by_method(get=ScheduleDetailApi, patch=ScheduleUpdateApi),
+        name="schedule-detail",
+    ),
     path("schedules/<int:schedule_id>/run/", ScheduleRunApi.as_view(), name="schedule-run"),
     path("tasks/<str:task_id>/", TaskDetailApi.as_view(), name="task-detail"),
 ]

@@ -116,12 +116,6 @@ class ScheduleUpdateApi(APIView):
         return Response(ScheduleOutputSerializer(schedule).data)
 
 
-class ScheduleDetailRoute(ScheduleDetailApi, ScheduleUpdateApi):
-    """`schedules/{id}/` serves two operations: GET from ScheduleDetailApi, PATCH from
-    ScheduleUpdateApi. Django routes by path only, so the URL gets one class that has both
-    methods (drf-spectacular documents each with its own schema); the operations stay separate."""
-
-
 class ScheduleRunApi(APIView):
     """Send the task once now, with the schedule's queue, expiry, priority and headers."""
 
