@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: run run-flower test test-postgres lint format lock migrate superuser clean
+.PHONY: run run-flower test test-postgres lint format lock audit migrate superuser clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,9 @@ migrate: $(VENV)/.installed
 superuser: $(VENV)/.installed  ## creates DJANGO_SUPERUSER_USERNAME when it is set and missing
 	$(BIN)/python manage.py ensure_superuser
 
+## Debug is off unless asked for; the local run asks for it (and so gets the development key).
+run run-flower: export DJANGO_DEBUG ?= true
+
 ## Web app on http://127.0.0.1:8000, a worker and beat, logs together; Ctrl-C stops all three.
 run: migrate superuser
 	$(BIN)/honcho start web worker beat
@@ -44,6 +47,19 @@ test: $(VENV)/.installed
 test-postgres: $(VENV)/.installed
 	DATABASE_URL=postgres://root@127.0.0.1:5432/test CELERY_BROKER_URL=redis://127.0.0.1:6379/1 \
 		TEST_REDIS_URL=redis://127.0.0.1:6379/11 $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## Known vulnerabilities in the pinned requirements (pip-audit). A package pip-audit could not
+## look up is a failure: where its vulnerability service (PyPI's JSON API) cannot be reached, the
+## audit says so and fails instead of reporting "No known vulnerabilities found".
+audit: $(VENV)/.installed
+	@out="$$($(BIN)/pip-audit --strict --progress-spinner off -r requirements-dev.txt 2>&1)"; \
+	status=$$?; printf '%s\n' "$$out"; \
+	if printf '%s' "$$out" | grep -q "could not be audited\|ConnectionError"; then \
+		echo "audit: NOT DONE: pip-audit's vulnerability service cannot be reached from this" \
+			"machine, so no package was checked" >&2; \
+		exit 1; \
+	fi; \
+	exit $$status
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .

@@ -24,6 +24,10 @@ VAR_DIR = Path(os.environ.get("VAR_DIR") or BASE_DIR / "var").resolve()
 
 # Only ever used when DJANGO_DEBUG is on; a non-debug process refuses to start with it.
 DEV_SECRET_KEY = "django-insecure-dev-only-key-do-not-use-in-production"  # noqa: S105
+# Values copied from .env.example or the docs: a process without debug refuses them as secrets.
+PLACEHOLDER_SECRETS = frozenset({"change-me", "changeme", "password", "secret", DEV_SECRET_KEY})
+# Django's own rule for a strong key (check --deploy, security.W009).
+SECRET_KEY_MIN_LENGTH = 50
 
 
 class ConfigurationError(Exception):
@@ -118,9 +122,25 @@ class Env(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore")
 
     django_secret_key: SecretStr | None = None
-    django_debug: bool = True
+    # Off unless asked for: the debug page shows settings and source to anyone who causes a 500.
+    django_debug: bool = False
     django_allowed_hosts: str = "localhost,127.0.0.1,[::1]"
     django_csrf_trusted_origins: str = ""
+    # HTTPS (applied only with debug off; docs/security.md). TLS ends at a proxy in front.
+    django_secure_ssl_redirect: bool = True
+    django_secure_hsts_seconds: int = Field(default=31_536_000, ge=0)
+    django_secure_hsts_include_subdomains: bool = True
+    django_secure_hsts_preload: bool = False
+    django_secure_cookies: bool = True
+    # The header a TLS-terminating proxy sets, e.g. X-Forwarded-Proto; empty: trust none (a client
+    # could send it). Only name one that the proxy always overwrites.
+    django_secure_proxy_ssl_header: str = Field(default="", pattern=r"^([A-Za-z0-9-]+)?$")
+    # /api/health/ shows each check's detail to staff and to callers sending this token.
+    health_token: SecretStr = SecretStr("")
+    # Swagger UI and the OpenAPI schema: staff only unless this is on.
+    api_docs_public: bool = False
+    # docker compose's Postgres password: refused, like the secret key, when it is a placeholder.
+    postgres_password: SecretStr | None = None
     database_url: str = f"sqlite:///{VAR_DIR / 'db.sqlite3'}"
     default_from_email: str = "webmaster@localhost"
     media_root: Path = VAR_DIR / "media"
@@ -157,8 +177,33 @@ class Env(BaseSettings):
 
     @model_validator(mode="after")
     def _secret_key_outside_debug(self) -> Env:
-        if not self.django_debug and self.django_secret_key is None:
+        if self.django_debug:
+            return self
+        key = self.django_secret_key.get_secret_value() if self.django_secret_key else ""
+        if not key:
             raise ValueError("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off")
+        if key in PLACEHOLDER_SECRETS or key.startswith("django-insecure"):
+            raise ValueError(
+                "DJANGO_SECRET_KEY is a placeholder; generate one with "
+                "python -c 'import secrets; print(secrets.token_urlsafe(50))'"
+            )
+        if len(key) < SECRET_KEY_MIN_LENGTH or len(set(key)) < 5:
+            raise ValueError(
+                f"DJANGO_SECRET_KEY must be at least {SECRET_KEY_MIN_LENGTH} random characters "
+                "when DJANGO_DEBUG is off"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _database_password_outside_debug(self) -> Env:
+        if self.django_debug:
+            return self
+        url_password = dj_database_url.parse(self.database_url).get("PASSWORD") or ""
+        env_password = self.postgres_password.get_secret_value() if self.postgres_password else ""
+        if env_password in PLACEHOLDER_SECRETS:
+            raise ValueError("POSTGRES_PASSWORD is a placeholder; set a real password")
+        if url_password in PLACEHOLDER_SECRETS:
+            raise ValueError("DATABASE_URL holds a placeholder password; set a real one")
         return self
 
     @model_validator(mode="after")
@@ -169,9 +214,16 @@ class Env(BaseSettings):
 
     @property
     def secret_key(self) -> str:
-        return (
-            self.django_secret_key.get_secret_value() if self.django_secret_key else DEV_SECRET_KEY
-        )
+        """The configured key; the public development key only when debug is on and none is set
+        (the validator refuses a missing key without debug)."""
+        key = self.django_secret_key.get_secret_value() if self.django_secret_key else ""
+        return key or DEV_SECRET_KEY
+
+    @property
+    def proxy_ssl_header(self) -> tuple[str, str] | None:
+        """Django's SECURE_PROXY_SSL_HEADER: the WSGI name of the proxy's header, and "https"."""
+        header = self.django_secure_proxy_ssl_header
+        return ("HTTP_" + header.upper().replace("-", "_"), "https") if header else None
 
     @property
     def allowed_hosts(self) -> list[str]:

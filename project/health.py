@@ -1,6 +1,10 @@
-"""`GET /api/health/`: database, broker, workers and beat as JSON; 503 names what is down.
+"""`GET /api/health/`: database, broker, workers and beat as JSON; 503 when any is down.
 
 Built on django-health-check's checks and view; only the JSON shape and the status code are ours.
+Anyone gets the overall status (what compose's and an orchestrator's probes need); staff (session
+or bearer token) and callers sending `X-Health-Token: <HEALTH_TOKEN>` also get what is down and why.
+The report is kept in the cache for HEALTH_CACHE_SECONDS: a worker ping takes up to a second, and
+a loop of anonymous calls must not keep every web process pinging.
 """
 
 from __future__ import annotations
@@ -8,9 +12,13 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime
+import hmac
 
+from asgiref.sync import sync_to_async
 from celery import Celery
-from django.http import JsonResponse
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpRequest, JsonResponse
 from health_check.base import HealthCheck
 from health_check.checks import Database
 from health_check.contrib.celery import Ping
@@ -66,13 +74,27 @@ class Beat(HealthCheck):
         from tasks_app.selectors.beat import beat_status
 
         status = beat_status()
-        self.detail = status.as_dict()
+        # How many beats tick, not their host:pid (staff read those in the database if needed).
+        self.detail = {**status.as_dict(), "running": len(status.running)}
         if status.problem:
             raise ServiceUnavailable(status.problem)
 
 
+def _bearer_token(request: HttpRequest) -> str:
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
+def _is_staff_token(token: str) -> bool:
+    from accounts.selectors import auth_session_get_active
+
+    session = auth_session_get_active(token=token) if token else None
+    return session is not None and session.user.is_staff
+
+
 class HealthView(HealthCheckView):
     celery_app: Celery = project_celery_app
+    cache_key = "project.health:report"
 
     def named_checks(self) -> dict[str, HealthCheck]:
         return {
@@ -85,7 +107,19 @@ class HealthView(HealthCheckView):
     def get_checks(self):
         yield from self.named_checks().values()
 
-    async def get(self, request, *args, **kwargs):
+    async def may_see_details(self, request: HttpRequest) -> bool:
+        """Staff by session or bearer token, or the configured HEALTH_TOKEN."""
+        health_token = request.headers.get("X-Health-Token", "")
+        if settings.HEALTH_TOKEN and hmac.compare_digest(
+            health_token.encode(), settings.HEALTH_TOKEN.encode()
+        ):
+            return True
+        user = await request.auser()
+        if user.is_staff:
+            return True
+        return await sync_to_async(_is_staff_token)(_bearer_token(request))
+
+    async def report(self) -> dict:
         checks = self.named_checks()
         with self.get_executor() as executor:
             results = await asyncio.gather(
@@ -103,5 +137,14 @@ class HealthView(HealthCheckView):
             for name, result in zip(checks, results, strict=True)
         }
         down = [name for name, check in report.items() if check["status"] == "down"]
-        body = {"status": "down" if down else "up", "down": down, "checks": report}
-        return JsonResponse(body, status=503 if down else 200)
+        return {"status": "down" if down else "up", "down": down, "checks": report}
+
+    async def get(self, request, *args, **kwargs):
+        body = await cache.aget(self.cache_key)
+        if body is None:
+            body = await self.report()
+            await cache.aset(self.cache_key, body, settings.HEALTH_CACHE_SECONDS)
+        status = 503 if body["down"] else 200
+        if not await self.may_see_details(request):
+            body = {"status": body["status"]}
+        return JsonResponse(body, status=status)

@@ -18,6 +18,44 @@ DEBUG = ENV.django_debug
 ALLOWED_HOSTS = ENV.allowed_hosts
 CSRF_TRUSTED_ORIGINS = ENV.csrf_trusted_origins
 
+# --- HTTPS and browser protections (docs/security.md). TLS ends at a reverse proxy in front of
+# gunicorn; with debug off the app redirects to HTTPS, sends HSTS and marks cookies Secure.
+# https://docs.djangoproject.com/en/5.2/howto/deployment/checklist/
+if not DEBUG:
+    SECURE_SSL_REDIRECT = ENV.django_secure_ssl_redirect
+    # Probes inside the network (compose, an orchestrator) call the health check over plain HTTP.
+    SECURE_REDIRECT_EXEMPT = [r"^api/health/$"]
+    SECURE_HSTS_SECONDS = ENV.django_secure_hsts_seconds
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = ENV.django_secure_hsts_include_subdomains
+    SECURE_HSTS_PRELOAD = ENV.django_secure_hsts_preload
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = ENV.django_secure_cookies
+    SECURE_PROXY_SSL_HEADER = ENV.proxy_ssl_header
+    if not SECURE_HSTS_PRELOAD:
+        # Preloading is a commitment browsers ship for months: opt in with
+        # DJANGO_SECURE_HSTS_PRELOAD=true, not by default.
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]
+SESSION_COOKIE_HTTPONLY = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# Settings and request data on the debug page and in error emails: URL passwords masked too.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "project.reporting.SafeExceptionReporterFilter"
+# Content-Security-Policy on every response (django-csp). Neither the admin nor Swagger UI
+# (SpectacularSwaggerSplitView, assets from drf-spectacular-sidecar) runs an inline script.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        # The admin's widgets and Swagger UI set style attributes.
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -27,6 +65,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's assets, served from here (not a CDN)
     "django_filters",
     "django_celery_beat",
     "django_celery_results",
@@ -36,6 +75,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",  # the admin's static files under gunicorn
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -188,7 +228,8 @@ TASK_STALLED_AFTER_SECONDS = ENV.task_stalled_after_seconds
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # JSON nested deeper than project.parsers.MAX_DEPTH is a 400, not a RecursionError.
+    "DEFAULT_PARSER_CLASSES": ["project.parsers.JSONParser"],
     # Bearer tokens (AuthSession) for API clients; the admin's session cookie for the browsable API.
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "accounts.authentication.BearerTokenAuthentication",
@@ -213,7 +254,13 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Users, sessions, reports, schedules and task history.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # /api/schema/ and /api/docs/ for staff (session or bearer token) unless API_DOCS_PUBLIC.
+    "SERVE_PERMISSIONS": ["project.api_docs.DocsPermission"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
+API_DOCS_PUBLIC = ENV.api_docs_public
 
 # --- Cache: memory of each process by default. With CACHE_URL=redis://... counters such as the
 # login-failure throttle are shared by every web process instead of counted per process.
@@ -227,3 +274,11 @@ if ENV.cache_url:
 
 # --- The task-queue port's adapter (tasks_app.queue); tests may swap in the in-memory one.
 TASK_QUEUE_BACKEND = "tasks_app.queue.celery.CeleryTaskQueue"
+
+# --- Health check: details for staff and for callers with this token; results cached briefly.
+HEALTH_TOKEN = ENV.health_token.get_secret_value()
+HEALTH_CACHE_SECONDS = 5
+
+# The parsed environment holds every secret in plain text (DATABASE_URL with its password): it is
+# no setting, so the debug page's settings list and `from project.settings import *` never see it.
+del ENV

@@ -8,6 +8,9 @@ import os
 from pathlib import Path
 
 os.environ.setdefault("VAR_DIR", str(Path(__file__).resolve().parent.parent / "var" / "test"))
+# Debug is off unless asked for; the tests (and their workers) run as `make run` does, over plain
+# HTTP with the development key. pytest-django still runs each test with DEBUG = False.
+os.environ.setdefault("DJANGO_DEBUG", "true")
 
 from project.settings import *  # noqa: F403
 from project.settings import STORAGES as PROJECT_STORAGES
@@ -20,3 +23,6 @@ STORAGES = {
     **PROJECT_STORAGES,
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+
+# Every call to /api/health/ runs the checks (a cached report would leak between tests).
+HEALTH_CACHE_SECONDS = 0

@@ -340,8 +340,8 @@ def test_surrogates_and_odd_json_are_json_400(client_for, admin, body):
     assert_error(response, 400)
 
 
-def test_docs_and_schema_are_served():
-    client = APIClient()
+def test_docs_and_schema_are_served(client_for, admin):
+    client = client_for(admin)  # staff only (tests/security/test_api_docs.py)
     assert client.get("/api/docs/").status_code == 200
     schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
     assert {"/api/auth/login/", "/api/users/", "/api/users/{user_id}/"} <= set(schema["paths"])

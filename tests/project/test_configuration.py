@@ -23,6 +23,7 @@ def clean_environ(monkeypatch):
 
 
 def test_defaults_serve_the_embedded_run(clean_environ):
+    clean_environ.setenv("DJANGO_DEBUG", "true")  # as `make run` asks
     env = load_env()
     assert env.database()["ENGINE"] == "django.db.backends.sqlite3"
     assert env.celery.broker_url == "filesystem://localhost//"
@@ -36,13 +37,13 @@ def test_production_services_come_from_the_environment(clean_environ):
     clean_environ.setenv("CELERY_BROKER_URL", "redis://cache.internal:6379/1")
     clean_environ.setenv("CELERY_WORKER_CONCURRENCY", "8")
     clean_environ.setenv("DJANGO_DEBUG", "false")
-    clean_environ.setenv("DJANGO_SECRET_KEY", "s3cret")
+    clean_environ.setenv("DJANGO_SECRET_KEY", "s3cret-" * 8)
     env = load_env()
     database = env.database()
     assert (database["HOST"], database["PORT"], database["NAME"]) == ("db.internal", 5433, "tasks")
     assert env.celery.broker_url == "redis://cache.internal:6379/1"
     assert env.celery.worker_concurrency == 8
-    assert env.secret_key == "s3cret"
+    assert env.secret_key == "s3cret-" * 8
 
 
 @pytest.mark.parametrize(

@@ -23,6 +23,7 @@ PYTHON_SERVICES = ["app", "celery-worker", "celery-beat", "flower"]
 # Read by a process other than Django's settings: Flower, createsuperuser, the postgres image.
 PROCESS_VARIABLES = {
     "FLOWER_BASIC_AUTH",
+    "FLOWER_ADDRESS",
     "DJANGO_SUPERUSER_USERNAME",
     "DJANGO_SUPERUSER_EMAIL",
     "DJANGO_SUPERUSER_PASSWORD",

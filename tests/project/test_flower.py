@@ -74,14 +74,14 @@ def test_flower_requires_the_password(tmp_path: Path):
     port = _free_port()
     log = (tmp_path / "flower.log").open("wb")
     process = subprocess.Popen(
-        _procfile_flower(port), cwd=BASE_DIR, env=worker_env(FLOWER_BASIC_AUTH="ops:s3cret"),
+        _procfile_flower(port), cwd=BASE_DIR, env=worker_env(FLOWER_BASIC_AUTH="ops:s3cret-pass1"),
         stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip
     try:
         url = f"http://127.0.0.1:{port}/"
         assert wait_for(lambda: _status(url), timeout=30, what="flower listening") == 401
         assert _status(url, "ops:wrong") == 401
-        assert _status(url, "ops:s3cret") == 200
+        assert _status(url, "ops:s3cret-pass1") == 200
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=15)

@@ -1,4 +1,5 @@
-"""`GET /api/health/` reports the database, the broker, the workers and beat."""
+"""`GET /api/health/` reports the database, the broker, the workers and beat (the details, as
+staff see them; what anonymous callers get is in tests/security/test_health_exposure.py)."""
 
 from __future__ import annotations
 
@@ -7,21 +8,24 @@ import json
 import pytest
 from asgiref.sync import async_to_sync
 from celery import Celery
-from django.test import RequestFactory
+from django.test import RequestFactory, override_settings
 
 from project.health import HealthView
 
 pytestmark = pytest.mark.django_db(transaction=True)
+HEALTH_TOKEN = "health-probe-token-for-tests"
 
 
 def call_health(**view_options) -> tuple[int, dict]:
     view = HealthView.as_view(**view_options)
-    response = async_to_sync(view)(RequestFactory().get("/api/health/"))
+    request = RequestFactory().get("/api/health/", headers={"X-Health-Token": HEALTH_TOKEN})
+    with override_settings(HEALTH_TOKEN=HEALTH_TOKEN):
+        response = async_to_sync(view)(request)
     return response.status_code, json.loads(response.content)
 
 
-def test_all_up_with_a_running_worker_and_beat(client, beat):
-    response = client.get("/api/health/")
+def test_all_up_with_a_running_worker_and_beat(admin_client, beat):
+    response = admin_client.get("/api/health/")
 
     assert response.status_code == 200, response.json()
     body = response.json()
@@ -33,6 +37,7 @@ def test_all_up_with_a_running_worker_and_beat(client, beat):
         "beat": "up",
     }
     assert body["checks"]["beat"]["detail"]["age_seconds"] < 30
+    assert body["checks"]["beat"]["detail"]["running"] == 1
 
 
 @pytest.fixture
