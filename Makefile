@@ -50,7 +50,7 @@ test-postgres: $(VENV)/.installed
 
 ## Known vulnerabilities in the pinned requirements (pip-audit). A package pip-audit could not
 ## look up is a failure: where its vulnerability service (PyPI's JSON API) cannot be reached, the
-## audit says so and fails instead of reporting "No known vulnerabilities found".
+## audit says so ("audit: NOT DONE") and fails instead of reporting "No known vulnerabilities found".
 audit: $(VENV)/.installed
 	@out="$$($(BIN)/pip-audit --strict --progress-spinner off -r requirements-dev.txt 2>&1)"; \
 	status=$$?; printf '%s\n' "$$out"; \
