@@ -1,15 +1,31 @@
-"""Fixtures shared by every test: real worker processes and named personas."""
+"""Fixtures shared by every test: real worker processes and named personas; and the hooks that
+stop whatever process a test left running (tests/support/processes.py)."""
 
 from __future__ import annotations
 
+import signal
+import sys
 from collections.abc import Callable, Iterator
 
 import pytest
 
 from project.celery import app as celery_app
+from tests.support import processes
 from tests.support.beat import CeleryBeat
 from tests.support.polling import wait_for
 from tests.support.worker import CeleryWorker
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # A run stopped with SIGTERM (CI's timeout, `kill`) unwinds like Ctrl-C: fixtures tear down
+    # and pytest_sessionfinish runs, instead of the interpreter dying with the workers running.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Stop the processes that a failed or interrupted test did not stop."""
+    if leftovers := processes.stop_all():
+        print(f"\nstopped process groups the tests left running: {leftovers}", file=sys.stderr)
 
 
 @pytest.fixture(scope="session")

@@ -28,8 +28,8 @@ from tasks_app.selectors.history import queue_lengths, task_result_arguments
 from tasks_app.services.emails import SEND_EMAIL_TASK, WELCOME_SUBJECT
 from tests.factories import PASSWORD, SuperAdminFactory
 from tests.support.polling import wait_for
+from tests.support.smtp import SmtpServer
 from tests.support.worker import CeleryWorker
-from tests.tasks_app.emails.support import SmtpServer
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

@@ -16,8 +16,9 @@ from django_celery_results.models import TaskResult
 from tasks_app.models import EmailLog, OutboxMessage
 from tasks_app.queue.celery import CeleryTaskQueue
 from tasks_app.services.emails import email_queue
+from tests.support.broker import publisher_app
 from tests.support.polling import wait_for
-from tests.tasks_app.emails.support import free_port, publisher_app
+from tests.support.ports import free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

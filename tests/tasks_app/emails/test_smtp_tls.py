@@ -10,7 +10,7 @@ import pytest
 from tasks_app.models import EmailLog
 from tasks_app.services.emails import EmailFailed, email_queue, email_send_now
 from tests.support.polling import wait_for
-from tests.tasks_app.emails.support import SmtpServer
+from tests.support.smtp import SmtpServer
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

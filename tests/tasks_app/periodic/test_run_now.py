@@ -10,8 +10,8 @@ from django.urls import reverse
 from django_celery_beat.models import PeriodicTask
 from rest_framework.test import APIClient
 
+from tests.support.broker import drop_queue, queued_messages
 from tests.support.polling import wait_for
-from tests.tasks_app.periodic.broker import drop_queue, queued_messages
 
 pytestmark = pytest.mark.django_db(transaction=True)  # publication happens on commit
 
