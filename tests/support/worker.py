@@ -101,6 +101,11 @@ class CeleryWorker:
         self.stop()
         raise TimeoutError(f"worker did not answer a ping in {timeout}s:\n{self.log()}")
 
+    def assert_running(self) -> None:
+        """Fail with the worker's log if it has exited, rather than wait for work it cannot do."""
+        if self.process.poll() is not None:
+            raise AssertionError(f"worker exited with {self.process.returncode}:\n{self.log()}")
+
     def kill(self) -> None:
         """SIGKILL the worker and its pool processes, as a crash or an OOM kill would."""
         if self.process:
