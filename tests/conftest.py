@@ -6,8 +6,10 @@ from __future__ import annotations
 import signal
 import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 
 from project.celery import app as celery_app
 from tests.support import processes
@@ -20,6 +22,18 @@ def pytest_configure(config: pytest.Config) -> None:
     # A run stopped with SIGTERM (CI's timeout, `kill`) unwinds like Ctrl-C: fixtures tear down
     # and pytest_sessionfinish runs, instead of the interpreter dying with the workers running.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Start on an empty embedded broker: messages for queues and workers of earlier runs (a
+    worker's control queue, Flower's events) would otherwise pile up run after run, and be taken
+    by this run's workers."""
+    if not settings.CELERY_BROKER_URL.startswith("filesystem://"):
+        return
+    options = settings.CELERY_BROKER_TRANSPORT_OPTIONS
+    for key in ("data_folder_in", "control_folder", "processed_folder"):
+        for file in Path(options[key]).iterdir():
+            file.unlink()
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

@@ -69,7 +69,13 @@ def inner_pytest(tmp_path: Path, selection: str) -> tuple[list[str], Path]:
 
 
 def inner_env(pids: Path) -> dict[str, str]:
-    return dict(os.environ, INNER_PIDS=str(pids), INNER_QUEUE=f"inner-{uuid.uuid4().hex[:8]}")
+    """Its own var/ (embedded broker, SQLite database): the inner run leaves this run's alone."""
+    return dict(
+        os.environ,
+        VAR_DIR=str(pids.parent / "var"),
+        INNER_PIDS=str(pids),
+        INNER_QUEUE=f"inner-{uuid.uuid4().hex[:8]}",
+    )
 
 
 def worker_groups(pids: Path) -> list[int]:
