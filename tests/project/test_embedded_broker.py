@@ -73,6 +73,7 @@ def test_processes_pinging_at_once_keep_the_exchange_tables_valid_and_all_get_re
     reply_table = broker_dir / "control" / "reply.celery.pidbox.exchange"
     fork = multiprocessing.get_context("fork")
     try:
+        assert ".> transport:   filesystem://localhost//" in worker.log()  # the URL a user sees
         for round_ in range(ROUNDS):
             reply_table.unlink(missing_ok=True)  # each round, the pingers create it together
             start, results = fork.Barrier(PINGERS), fork.Queue()
@@ -137,3 +138,17 @@ def test_messages_published_and_consumed_by_processes_at_once_arrive_whole_and_o
     assert all(isinstance(r, list) for r in received), received
     sent = [f"{p}-{n}" for p in range(PRODUCERS) for n in range(MESSAGES)]
     assert sorted(m for r in received for m in r) == sorted(sent)
+
+
+def test_a_table_corrupted_by_stock_kombu_is_repaired_on_the_next_bind(tmp_path):
+    broker_dir = tmp_path / "broker"
+    for folder in ("queue", "control"):
+        (broker_dir / folder).mkdir(parents=True)
+    table = broker_dir / "control" / f"{QUEUE}.exchange"
+    table.write_text(f'[["{QUEUE}", "", "older"]] ["{QUEUE}", "", "lost"]]')  # as var/ had it
+
+    with embedded_app(broker_dir).connection_for_write() as connection:
+        connection.SimpleQueue(QUEUE).put({"message": "after the repair"})
+
+    assert json.loads(table.read_text()) == [[QUEUE, "", QUEUE], [QUEUE, "", "older"]]
+    assert len(list((broker_dir / "queue").glob(f"*.{QUEUE}.msg"))) == 1
