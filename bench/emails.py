@@ -16,8 +16,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import socket
-import subprocess
 import sys
 import threading
 import time
@@ -46,6 +44,8 @@ from django_celery_results.models import TaskResult  # noqa: E402
 from project.celery import app  # noqa: E402
 from tasks_app.models import EmailLog  # noqa: E402
 from tasks_app.services.emails.queueing import email_queue  # noqa: E402
+from tests.support.ports import free_port  # noqa: E402
+from tests.support.worker import CeleryWorker  # noqa: E402
 
 
 class Counting:
@@ -59,50 +59,12 @@ class Counting:
         return "250 OK"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def wait(condition, timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
             raise SystemExit(f"timed out waiting for {what}")
         time.sleep(0.05)
-
-
-def start_worker(smtp_port: int) -> tuple[subprocess.Popen, str]:
-    name = f"bench-{uuid.uuid4().hex[:6]}@%h"
-    env = dict(
-        os.environ,
-        EMAIL_HOST="127.0.0.1",
-        EMAIL_PORT=str(smtp_port),
-    )
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "project",
-            "worker",
-            "--pool=prefork",
-            f"--queues=bench-idle-{name[6:12]}",
-            f"--hostname={name}",
-            "--loglevel=WARNING",
-            "--without-gossip",
-            "--without-mingle",
-        ],
-        cwd=BASE_DIR,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    hostname = name.replace("%h", os.uname().nodename)
-    wait(lambda: app.control.ping(destination=[hostname], timeout=0.5), 60, "the worker")
-    return process, hostname
 
 
 def drain(hostname: str, queue: str, done, count: int) -> float:
@@ -153,14 +115,21 @@ def main() -> None:
     smtp = Counting()
     controller = Controller(smtp, hostname="127.0.0.1", port=free_port())
     controller.start()
-    worker, hostname = start_worker(controller.port)
+    # Listens on an idle queue until `drain` points it at a workload's queue.
+    worker = CeleryWorker(
+        concurrency=None,  # CELERY_WORKER_CONCURRENCY
+        queues=f"bench-idle-{uuid.uuid4().hex[:6]}",
+        loglevel="WARNING",
+        EMAIL_HOST="127.0.0.1",
+        EMAIL_PORT=str(controller.port),
+    ).start()
+    hostname = worker.hostname
     try:
         run_noop(hostname, 50)  # warm up the pool's processes and connections
         noop = run_noop(hostname, args.count)
         emails = run_emails(hostname, args.count, smtp)
     finally:
-        worker.terminate()
-        worker.wait(timeout=60)
+        worker.stop(timeout=60)
         controller.stop()
 
     n = args.count

@@ -177,6 +177,9 @@ CELERY_BROKER_URL = ENV.celery.broker_url
 if CELERY_BROKER_URL.startswith("filesystem://"):
     # The embedded broker: messages are files under var/broker. Its default 1 s polling makes it
     # crawl; 50 ms gives a few hundred tasks per second. Both folders are the same on purpose.
+    # kombu's filesystem transport with exchange tables that concurrent binds cannot corrupt
+    # (project/broker.py); the URL stays filesystem://.
+    CELERY_BROKER_TRANSPORT = "project.broker:Transport"
     _BROKER_DIR = VAR_DIR / "broker"
     for _folder in ("queue", "control", "processed"):
         (_BROKER_DIR / _folder).mkdir(parents=True, exist_ok=True)

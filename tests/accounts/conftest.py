@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import User
 from tasks_app.queue.memory import InMemoryTaskQueue
-from tests.factories import PERSONAS, AdminFactory, SuperAdminFactory, UserFactory, open_session
+from tests.factories import PERSONAS, open_session
 
 
 @pytest.fixture(autouse=True)
@@ -20,27 +20,6 @@ def _fresh_throttle_counts():
     cache.clear()
     yield
     cache.clear()
-
-
-@pytest.fixture
-def plain_user(db) -> User:
-    return UserFactory()
-
-
-@pytest.fixture
-def admin(db) -> User:
-    return AdminFactory()
-
-
-@pytest.fixture
-def super_admin(db) -> User:
-    return SuperAdminFactory()
-
-
-@pytest.fixture
-def outsider() -> APIClient:
-    """Someone without an account: an anonymous client."""
-    return APIClient()
 
 
 @pytest.fixture

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import sys
 import uuid
 
-from tests.support.worker import BASE_DIR, LOG_DIR, worker_env
+from tests.support import processes
+from tests.support.worker import LOG_DIR, worker_env
 
 
 class CeleryBeat:
@@ -23,22 +22,12 @@ class CeleryBeat:
             sys.executable, "-m", "celery", "-A", "project", "beat", "--loglevel=INFO",
             "--scheduler=tasks_app.scheduler:DatabaseScheduler",
         ]  # fmt: skip
-        with self.log_path.open("wb") as log:
-            self.process = subprocess.Popen(
-                command, cwd=BASE_DIR, env=worker_env(**self.env), stdout=log,
-                stderr=subprocess.STDOUT, start_new_session=True,
-            )  # fmt: skip
+        self.process = processes.spawn(command, env=worker_env(**self.env), log_path=self.log_path)
         return self
 
     def stop(self, timeout: float = 10) -> None:
-        if not self.process or self.process.poll() is not None:
-            return
-        os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=10)
+        if self.process:
+            processes.stop(self.process, timeout=timeout)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")

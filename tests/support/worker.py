@@ -1,10 +1,10 @@
-"""A real `celery -A project worker` subprocess for tests, started and stopped by pid."""
+"""A real `celery -A project worker` subprocess for tests and benchmarks, started and stopped by
+pid (tests/support/processes.py keeps the registry)."""
 
 from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -12,17 +12,19 @@ import uuid
 from pathlib import Path
 from urllib.parse import quote
 
+from celery import Celery
 from django.conf import settings
 from django.db import connection
 
 from project.celery import app as celery_app
+from tests.support import processes
+from tests.support.processes import BASE_DIR as BASE_DIR  # the checkout, for other helpers
 
-BASE_DIR = Path(__file__).resolve().parents[2]
 LOG_DIR = Path(settings.MEDIA_ROOT).parent / "logs"
 
 
 def test_database_url() -> str:
-    """A DATABASE_URL for the test database the test process is connected to."""
+    """A DATABASE_URL for the database this process is connected to (the test database in tests)."""
     db = connection.settings_dict
     if connection.vendor == "sqlite":
         return f"sqlite:///{db['NAME']}"
@@ -36,10 +38,10 @@ def test_database_url() -> str:
 
 
 def worker_env(**overrides: str) -> dict[str, str]:
-    """The environment of a subprocess that must see the same database and broker as the tests."""
+    """The environment of a subprocess that must see the same database and broker as this process
+    (and its settings module: DJANGO_SETTINGS_MODULE is inherited)."""
     env = dict(os.environ)
     env.update(
-        DJANGO_SETTINGS_MODULE="tests.settings",
         VAR_DIR=str(Path(settings.MEDIA_ROOT).parent),
         DATABASE_URL=test_database_url(),
         CELERY_BROKER_URL=settings.CELERY_BROKER_URL,
@@ -50,12 +52,23 @@ def worker_env(**overrides: str) -> dict[str, str]:
 
 
 class CeleryWorker:
-    """A prefork worker in its own process group, so that a kill reaches its pool children too."""
+    """A prefork worker in its own process group, so that a kill reaches its pool children too.
+    Readiness is a ping through `app` (the project's app, on the settings' broker, by default)."""
 
-    def __init__(self, *, concurrency: int = 2, queues: str | None = None, **env: str) -> None:
+    def __init__(
+        self,
+        *,
+        concurrency: int | None = 2,
+        queues: str | None = None,
+        loglevel: str = "INFO",
+        app: Celery = celery_app,
+        **env: str,
+    ) -> None:
         self.name = f"test-{uuid.uuid4().hex[:8]}@%h"
         self.concurrency = concurrency
         self.queues = queues
+        self.loglevel = loglevel
+        self.app = app
         self.env = env
         self.process: subprocess.Popen[bytes] | None = None
         LOG_DIR.mkdir(parents=True, exist_ok=True)
@@ -67,30 +80,15 @@ class CeleryWorker:
 
     def start(self, timeout: float = 60) -> CeleryWorker:
         command = [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "project",
-            "worker",
-            "--pool=prefork",
-            f"--concurrency={self.concurrency}",
-            "--loglevel=INFO",
-            f"--hostname={self.name}",
-            "--without-gossip",
-            "--without-mingle",
-        ]
+            sys.executable, "-m", "celery", "-A", "project", "worker", "--pool=prefork",
+            f"--loglevel={self.loglevel}", f"--hostname={self.name}",
+            "--without-gossip", "--without-mingle",
+        ]  # fmt: skip
+        if self.concurrency:
+            command.append(f"--concurrency={self.concurrency}")
         if self.queues:
             command.append(f"--queues={self.queues}")
-        with self.log_path.open("wb") as log:
-            self.process = subprocess.Popen(
-                command,
-                cwd=BASE_DIR,
-                env=worker_env(**self.env),
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        self.process = processes.spawn(command, env=worker_env(**self.env), log_path=self.log_path)
         self.wait_ready(timeout)
         return self
 
@@ -99,35 +97,46 @@ class CeleryWorker:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"worker exited with {self.process.returncode}:\n{self.log()}")
-            if celery_app.control.ping(destination=[self.hostname], timeout=0.5):
+            if self.app.control.ping(destination=[self.hostname], timeout=0.5):
                 return
         self.stop()
         raise TimeoutError(f"worker did not answer a ping in {timeout}s:\n{self.log()}")
 
+    def assert_running(self) -> None:
+        """Fail with the worker's log if it has exited, rather than wait for work it cannot do."""
+        if self.process.poll() is not None:
+            raise AssertionError(f"worker exited with {self.process.returncode}:\n{self.log()}")
+
     def kill(self) -> None:
         """SIGKILL the worker and its pool processes, as a crash or an OOM kill would."""
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=10)
+        if self.process:
+            processes.kill(self.process)
 
     def stop(self, timeout: float = 20) -> None:
         """Warm shutdown: SIGTERM to the main process only, as systemd's KillMode=mixed does (a
         TERM to the pool children too makes the main process hang on the filesystem broker);
-        SIGKILL the group if it has not exited within `timeout`."""
-        if not self.process or self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.kill()
-        else:
-            self.kill_strays()
+        SIGKILL to the group after `timeout`, and to pool children left behind.
 
-    def kill_strays(self) -> None:
-        """Pool children left behind by a main process that exited."""
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGKILL)
+        On the filesystem broker the main process sees a SIGTERM only between two 2-second polls
+        (7 s to stop), so it is asked first over the broker, which it reads every 50 ms."""
+        if not self.process:
+            return
+        if self.process.poll() is None and self._broker_url().startswith("filesystem://"):
+            self.app.control.shutdown(destination=[self.hostname])
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.wait(timeout=timeout)
+        processes.stop(self.process, timeout=timeout, whole_group=False)
+
+    def _broker_url(self) -> str:
+        return self.env.get("CELERY_BROKER_URL") or settings.CELERY_BROKER_URL
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-4000:]
+
+
+class BrokerWorker(CeleryWorker):
+    """A worker on the broker of `app` (another than the settings' one)."""
+
+    def __init__(self, app: Celery, **options) -> None:
+        super().__init__(app=app, **options)
+        self.env.setdefault("CELERY_BROKER_URL", app.conf.broker_write_url)

@@ -12,8 +12,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.support.smtp import SmtpServer
 from tests.support.worker import CeleryWorker
-from tests.tasks_app.emails.support import SmtpServer
 
 
 @pytest.fixture(scope="module")

@@ -29,8 +29,8 @@ from tasks_app.selectors.task_results import task_result_arguments
 from tasks_app.services.emails.queueing import SEND_EMAIL_TASK
 from tests.factories import PASSWORD, SuperAdminFactory
 from tests.support.polling import wait_for
+from tests.support.smtp import SmtpServer
 from tests.support.worker import CeleryWorker
-from tests.tasks_app.emails.support import SmtpServer
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -119,6 +119,7 @@ class Welcomed:
 def queue_is_quiet(worker: CeleryWorker, queue: str) -> bool:
     """Nothing left that could still send: no outbox row, no message in the broker, nothing held
     by the worker (running, prefetched or waiting for a retry's countdown)."""
+    worker.assert_running()
     if OutboxMessage.objects.exists() or queue_lengths([queue])[queue] != 0:
         return False
     inspect = celery_app.control.inspect(destination=[worker.hostname], timeout=2)
@@ -147,13 +148,15 @@ def welcomed(request, email_worker: CeleryWorker, to_email_worker: str) -> Welco
     assert "username" in same_username and "already exists" in same_username
 
     user = User.objects.get(email=email)
-    wait_for(
-        lambda: (
+
+    def welcome_sent() -> bool:
+        email_worker.assert_running()
+        return (
             EmailLog.objects.filter(recipient=email, status=EmailLog.Status.SENT).exists()
             and TaskResult.objects.filter(task_name=SEND_EMAIL_TASK, status="SUCCESS").exists()
-        ),
-        what="the welcome email to be sent",
-    )
+        )
+
+    wait_for(welcome_sent, what="the welcome email to be sent")
     # Let whatever else might have been enqueued run, so that the counts below are final.
     wait_for(lambda: queue_is_quiet(email_worker, to_email_worker), what="the email queue to drain")
     return Welcomed(

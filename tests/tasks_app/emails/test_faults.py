@@ -28,10 +28,12 @@ from tasks_app.models import EmailLog, OutboxMessage
 from tasks_app.queue.celery import CeleryTaskQueue
 from tasks_app.services.emails.housekeeping import emails_requeue_stale
 from tasks_app.services.emails.queueing import email_queue
+from tests.support.broker import publisher_app
 from tests.support.polling import wait_for
+from tests.support.redis_server import RedisServer
 from tests.support.services import redis_url, require, unavailable
-from tests.support.worker import BASE_DIR, LOG_DIR, worker_env
-from tests.tasks_app.emails.support import BrokerWorker, RedisServer, SmtpServer, publisher_app
+from tests.support.smtp import SmtpServer
+from tests.support.worker import BASE_DIR, LOG_DIR, BrokerWorker, worker_env
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

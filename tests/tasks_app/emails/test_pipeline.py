@@ -11,7 +11,7 @@ from tasks_app.models import EmailLog, OutboxMessage
 from tasks_app.queue import get_task_queue
 from tasks_app.services.emails.queueing import email_queue
 from tests.support.polling import wait_for
-from tests.tasks_app.emails.support import SmtpServer
+from tests.support.smtp import SmtpServer
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

@@ -36,7 +36,7 @@ def _result(task_id: str, status: str, *, started_ago: datetime.timedelta | None
 
 
 @pytest.mark.django_db(transaction=True)
-def test_failed_task_is_reenqueued_with_its_original_arguments(client, superadmin, celery_worker):
+def test_failed_task_is_reenqueued_with_its_original_arguments(client, super_admin, celery_worker):
     # A real failure on a real worker: ping takes no arguments, so these make it fail.
     failed_id = celery_app.send_task(
         "tasks_app.ping", args=["abc-1"], kwargs={"user_id": "u-42"}
@@ -45,7 +45,7 @@ def test_failed_task_is_reenqueued_with_its_original_arguments(client, superadmi
         lambda: TaskResult.objects.filter(task_id=failed_id, status="FAILURE").first(),
         what="the failed ping",
     )
-    client.force_login(superadmin)
+    client.force_login(super_admin)
 
     response = client.post(
         HISTORY, {"action": "reenqueue", "_selected_action": [failed.pk]}, follow=True
@@ -93,7 +93,7 @@ def test_only_failed_tasks_with_readable_arguments_are_reenqueued(
 
 
 @pytest.mark.django_db
-def test_history_lists_every_column_and_shows_dead_workers_tasks_as_stalled(client, superadmin):
+def test_history_lists_every_column_and_shows_dead_workers_tasks_as_stalled(client, super_admin):
     TaskResult.objects.bulk_create(
         [
             _result("t-running", "STARTED", started_ago=datetime.timedelta(seconds=5)),
@@ -119,7 +119,7 @@ def test_history_lists_every_column_and_shows_dead_workers_tasks_as_stalled(clie
     assert set(
         TaskResult.objects.filter(task_results_stalled_q()).values_list("task_id", flat=True)
     ) == {"t-dead"}
-    client.force_login(superadmin)
+    client.force_login(super_admin)
 
     page = client.get(HISTORY).content.decode()
 
@@ -145,10 +145,10 @@ def test_history_lists_every_column_and_shows_dead_workers_tasks_as_stalled(clie
 
 @pytest.mark.django_db
 def test_history_page_is_a_constant_number_of_queries(
-    client, superadmin, django_assert_max_num_queries
+    client, super_admin, django_assert_max_num_queries
 ):
     TaskResult.objects.bulk_create([_result(f"t-{i}", "SUCCESS") for i in range(120)])
-    client.force_login(superadmin)
+    client.force_login(super_admin)
 
     with django_assert_max_num_queries(12):
         assert client.get(HISTORY).status_code == 200
@@ -156,7 +156,7 @@ def test_history_page_is_a_constant_number_of_queries(
 
 @pytest.mark.django_db
 def test_overview_with_100000_results_is_one_aggregate_query(
-    client, superadmin, django_assert_max_num_queries
+    client, super_admin, django_assert_max_num_queries
 ):
     statuses = ["SUCCESS"] * 6 + ["FAILURE", "STARTED", "RETRY", "SUCCESS"]
     names = [
@@ -171,7 +171,7 @@ def test_overview_with_100000_results_is_one_aggregate_query(
         ),
         batch_size=5000,
     )
-    client.force_login(superadmin)
+    client.force_login(super_admin)
 
     # session + user, the aggregate, the periodic tasks (with their schedules), the queues of the
     # periodic tasks: a constant, whatever the number of results.
@@ -191,24 +191,24 @@ def test_overview_with_100000_results_is_one_aggregate_query(
 
 
 @pytest.mark.django_db
-def test_overview_is_linked_from_the_admin_index(client, superadmin):
-    client.force_login(superadmin)
+def test_overview_is_linked_from_the_admin_index(client, super_admin):
+    client.force_login(super_admin)
     assert OVERVIEW in client.get(reverse("admin:index")).content.decode()
 
 
 @pytest.mark.django_db
-def test_change_page_renders(client, superadmin):
+def test_change_page_renders(client, super_admin):
     TaskResult.objects.create(task_id="t-page", task_name="tasks_app.ping", status="SUCCESS")
     task = TaskResult.objects.get(task_id="t-page")
-    client.force_login(superadmin)
+    client.force_login(super_admin)
 
     url = reverse("admin:django_celery_results_taskresult_change", args=[task.pk])
     assert client.get(url).status_code == 200
 
 
 @pytest.mark.django_db
-def test_task_history_cannot_be_written_by_hand(client, superadmin):
-    client.force_login(superadmin)
+def test_task_history_cannot_be_written_by_hand(client, super_admin):
+    client.force_login(super_admin)
 
     assert client.get(reverse("admin:django_celery_results_taskresult_add")).status_code == 403
 

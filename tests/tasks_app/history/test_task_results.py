@@ -32,12 +32,12 @@ def test_duration_is_start_to_end_of_a_finished_run_only(status, date_started, e
 
 
 @pytest.mark.django_db
-def test_the_api_and_the_history_admin_show_the_same_duration(client, superadmin):
+def test_the_api_and_the_history_admin_show_the_same_duration(client, super_admin):
     TaskResult.objects.create(
         task_id="t-timed", task_name="tasks_app.ping", status="SUCCESS", date_started=STARTED_AT
     )
     TaskResult.objects.filter(task_id="t-timed").update(date_done=DONE_AT)
-    client.force_login(superadmin)
+    client.force_login(super_admin)
 
     body = client.get("/api/tasks/t-timed/").json()
     page = client.get("/admin/django_celery_results/taskresult/").content.decode()

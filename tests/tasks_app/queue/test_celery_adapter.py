@@ -18,8 +18,9 @@ from project.visibility import EtaBeyondVisibilityTimeout
 from tasks_app.models import OutboxMessage
 from tasks_app.queue import PublishOptions
 from tasks_app.queue.celery import CeleryTaskQueue
+from tests.support.broker import publisher_app
 from tests.support.polling import wait_for
-from tests.tasks_app.emails.support import free_port, publisher_app
+from tests.support.ports import free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

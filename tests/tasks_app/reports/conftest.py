@@ -18,16 +18,6 @@ BASE_TIME = datetime(2025, 1, 1, tzinfo=UTC)
 
 
 @pytest.fixture
-def admin(db) -> User:
-    return User.objects.create_user("ada-admin", "ada@example.com", "pw", role=Role.ADMIN)
-
-
-@pytest.fixture
-def plain_user(db) -> User:
-    return User.objects.create_user("paul-plain", "paul@example.com", "pw")
-
-
-@pytest.fixture
 def seed_users(db) -> Callable[..., list[User]]:
     """`seed_users(n)`: n users in one bulk insert, one second apart from BASE_TIME, with every
     role, both activity states and some microseconds (the ISO format drops zero microseconds)."""

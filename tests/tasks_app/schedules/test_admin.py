@@ -11,8 +11,8 @@ HISTORY = reverse("admin:django_celery_results_taskresult_changelist")
 
 
 @pytest.mark.django_db
-def test_schedule_list_links_to_its_run_history(client, superadmin):
-    client.force_login(superadmin)
+def test_schedule_list_links_to_its_run_history(client, super_admin):
+    client.force_login(super_admin)
 
     page = client.get(reverse("admin:django_celery_beat_periodictask_changelist")).content.decode()
 
@@ -20,9 +20,9 @@ def test_schedule_list_links_to_its_run_history(client, superadmin):
 
 
 @pytest.mark.django_db
-def test_change_and_add_pages_render(client, superadmin):
+def test_change_and_add_pages_render(client, super_admin):
     schedule = PeriodicTask.objects.get(name="cleanup-expired-sessions")
-    client.force_login(superadmin)
+    client.force_login(super_admin)
 
     for url in (
         reverse("admin:django_celery_beat_periodictask_change", args=[schedule.pk]),

@@ -22,9 +22,9 @@ from tasks_app.queue import PublishOptions
 from tasks_app.queue.celery import CeleryTaskQueue
 from tasks_app.queue.memory import InMemoryTaskQueue
 from tasks_app.services.schedules import schedule_run_now
+from tests.support.broker import drop_queue, publisher_app, queued_messages
 from tests.support.polling import wait_for
-from tests.tasks_app.emails.support import free_port, publisher_app
-from tests.tasks_app.periodic.broker import drop_queue, queued_messages
+from tests.support.ports import free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)  # publication happens on commit
 
@@ -78,9 +78,9 @@ def test_run_now_enqueues_through_the_port_with_beats_options(routed_cleanup):
 
 
 def test_admin_run_now_honours_queue_priority_expiry_and_headers(
-    client, superadmin, routed_cleanup
+    client, super_admin, routed_cleanup
 ):
-    client.force_login(superadmin)
+    client.force_login(super_admin)
 
     response = client.post(
         reverse("admin:django_celery_beat_periodictask_changelist"),

@@ -1,4 +1,5 @@
-"""Read the raw messages waiting in a queue of the real broker (Redis or the filesystem one)."""
+"""The real broker from the test's side: the raw messages waiting in a queue (Redis or the
+filesystem one), and a Celery app that publishes to another broker."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import json
 from pathlib import Path
 
 import redis
+from celery import Celery
 from django.conf import settings
 
 
@@ -30,3 +32,16 @@ def drop_queue(queue: str) -> None:
     folder = Path(settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"])
     for path in folder.glob(f"*.{queue}.msg"):
         path.unlink()
+
+
+def publisher_app(broker_url: str) -> Celery:
+    """A Celery app like the project's, publishing to `broker_url` (the test process's own app
+    keeps the settings' broker)."""
+    app = Celery(f"publisher-{broker_url}", set_as_current=False)
+    app.config_from_object("django.conf:settings", namespace="CELERY")
+    # Not broker_url: Celery lets the CELERY_BROKER_URL variable win over it; these two it doesn't.
+    app.conf.broker_read_url = app.conf.broker_write_url = broker_url
+    # The embedded broker's transport class (project/broker.py) would win over the URL's scheme.
+    app.conf.broker_transport = None
+    app.conf.broker_transport_options = {}
+    return app

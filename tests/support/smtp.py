@@ -1,16 +1,14 @@
-"""Real parts for the email tests: an aiosmtpd server, a private redis-server, a Celery publisher
-and workers on a broker other than the test settings' one."""
+"""A real SMTP server for the email tests: aiosmtpd on a free port, optionally with STARTTLS and a
+login, answering by recipient (see `Handler`). It runs in a thread of the test process."""
 
 from __future__ import annotations
 
 import email
 import shutil
-import socket
 import ssl
 import subprocess
 import tempfile
 import threading
-import time
 from collections import Counter
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -19,19 +17,11 @@ from pathlib import Path
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
-from celery import Celery
 
-from tests.support.polling import wait_for
-from tests.support.worker import CeleryWorker
+from tests.support.ports import free_port
 
 SMTP_USER = "mailer"
 SMTP_PASSWORD = "s3cret-for-tests"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass
@@ -170,84 +160,3 @@ class SmtpServer:
             )
         env.update(extra)
         return env
-
-
-class RedisServer:
-    """A private redis-server (never the shared one): safe to stop and start in a fault test."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.dir = Path(tempfile.mkdtemp(prefix="redis-"))
-        self.process: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> RedisServer:
-        self.process = subprocess.Popen(
-            [
-                shutil.which("redis-server") or "/usr/bin/redis-server",
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(self.dir),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        wait_for(self._accepts, timeout=10, interval=0.05, what="redis-server to accept")
-        return self
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
-        wait_for(lambda: not self._accepts(), timeout=10, what="redis-server to stop")
-
-    def cleanup(self) -> None:
-        self.stop()
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-    def _accepts(self) -> bool:
-        try:
-            socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
-            return True
-        except OSError:
-            return False
-
-
-def publisher_app(broker_url: str) -> Celery:
-    """A Celery app like the project's, publishing to `broker_url` (the test process's own app
-    keeps the settings' broker)."""
-    app = Celery(f"publisher-{broker_url}", set_as_current=False)
-    app.config_from_object("django.conf:settings", namespace="CELERY")
-    # Not broker_url: Celery lets the CELERY_BROKER_URL variable win over it; these two it doesn't.
-    app.conf.broker_read_url = app.conf.broker_write_url = broker_url
-    app.conf.broker_transport_options = {}
-    return app
-
-
-class BrokerWorker(CeleryWorker):
-    """A worker on another broker: readiness is asked through an app on that broker."""
-
-    def __init__(self, app: Celery, **options) -> None:
-        super().__init__(**options)
-        self.app = app
-        self.env.setdefault("CELERY_BROKER_URL", app.conf.broker_write_url)
-
-    def wait_ready(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"worker exited with {self.process.returncode}:\n{self.log()}")
-            if self.app.control.ping(destination=[self.hostname], timeout=0.5):
-                return
-        self.stop()
-        raise TimeoutError(f"worker did not answer a ping in {timeout}s:\n{self.log()}")
