@@ -124,3 +124,11 @@ def super_admin(db) -> User:
 def outsider() -> APIClient:
     """Someone without an account: an anonymous client."""
     return APIClient()
+
+
+@pytest.fixture
+def admin_api(admin) -> APIClient:
+    """An API client authenticated as `admin` (no token: what is under test is the endpoint)."""
+    client = APIClient()
+    client.force_authenticate(admin)
+    return client

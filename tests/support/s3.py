@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
@@ -13,7 +11,9 @@ from pathlib import Path
 
 import boto3
 
+from tests.support import processes
 from tests.support.polling import wait_for
+from tests.support.ports import accepts, free_port
 
 LOG_DIR = Path(__file__).resolve().parents[2] / "var" / "test" / "logs"
 REGION = "us-east-1"
@@ -47,35 +47,19 @@ class S3Server:
         }
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def accepts_connections(port: int) -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-    except OSError:
-        return False
-    return True
-
-
 @contextmanager
 def running_s3_server() -> Iterator[S3Server]:
     """moto_server on a free port with one empty bucket, stopped by its pid on exit. Wrap it in a
     fixture: `with running_s3_server() as server: yield server`."""
     port = free_port()
     LOG_DIR.mkdir(parents=True, exist_ok=True)
-    with (LOG_DIR / f"moto-{port}.log").open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "--host", "127.0.0.1", "--port", str(port)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    process = processes.spawn(
+        [sys.executable, "-m", "moto.server", "--host", "127.0.0.1", "--port", str(port)],
+        log_path=LOG_DIR / f"moto-{port}.log",
+    )
     try:
         wait_for(
-            lambda: process.poll() is not None or accepts_connections(port),
+            lambda: process.poll() is not None or accepts(port),
             timeout=30,
             what="moto's S3 server",
         )
@@ -86,9 +70,4 @@ def running_s3_server() -> Iterator[S3Server]:
         server.client().create_bucket(Bucket=server.bucket)
         yield server
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        processes.stop(process)

@@ -13,13 +13,6 @@ from rest_framework.test import APIClient
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def api(admin) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(admin)
-    return client
-
-
 def test_non_admins_are_refused(plain_user):
     client = APIClient()
     assert client.get("/api/tasks/some-task-id/").status_code in (401, 403)
@@ -27,7 +20,7 @@ def test_non_admins_are_refused(plain_user):
     assert client.get("/api/tasks/some-task-id/").status_code == 403
 
 
-def test_task_detail_returns_the_history_row_with_stalled_status(api):
+def test_task_detail_returns_the_history_row_with_stalled_status(admin_api):
     TaskResult.objects.create(
         task_id="t-1",
         task_name="tasks_app.cleanup_sessions",
@@ -39,7 +32,7 @@ def test_task_detail_returns_the_history_row_with_stalled_status(api):
         date_started=timezone.now() - datetime.timedelta(hours=2),
     )
 
-    response = api.get("/api/tasks/t-1/")
+    response = admin_api.get("/api/tasks/t-1/")
 
     assert response.status_code == 200
     body = response.json()
@@ -47,4 +40,4 @@ def test_task_detail_returns_the_history_row_with_stalled_status(api):
     assert body["args"] == [] and body["kwargs"] == {"user_id": "u-1"}
     assert body["worker"] == "w1@host"
     assert body["periodic_task_name"] == "cleanup-expired-sessions"
-    assert api.get("/api/tasks/missing/").status_code == 404
+    assert admin_api.get("/api/tasks/missing/").status_code == 404

@@ -11,13 +11,6 @@ from rest_framework.test import APIClient
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def api(admin) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(admin)
-    return client
-
-
 def _cleanup() -> PeriodicTask:
     return PeriodicTask.objects.get(name="cleanup-expired-sessions")
 
@@ -40,8 +33,8 @@ def test_non_admins_are_refused(plain_user, method, url):
     assert _cleanup().enabled
 
 
-def test_list_shows_every_schedule_with_its_timing(api):
-    response = api.get("/api/schedules/")
+def test_list_shows_every_schedule_with_its_timing(admin_api):
+    response = admin_api.get("/api/schedules/")
 
     assert response.status_code == 200
     by_name = {row["name"]: row for row in response.json()}
@@ -50,11 +43,11 @@ def test_list_shows_every_schedule_with_its_timing(api):
     assert by_name["cleanup-expired-sessions"]["next_run_at"] is not None
 
 
-def test_patch_interval_points_at_a_new_schedule_and_tells_beat(api):
+def test_patch_interval_points_at_a_new_schedule_and_tells_beat(admin_api):
     before = PeriodicTasks.last_change()
     shared = _cleanup().interval
 
-    response = api.patch(
+    response = admin_api.patch(
         f"/api/schedules/{_cleanup().pk}/",
         {"interval": {"every": 2, "period": "seconds"}},
         format="json",
@@ -71,8 +64,8 @@ def test_patch_interval_points_at_a_new_schedule_and_tells_beat(api):
     )
 
 
-def test_patch_crontab_and_disable(api):
-    response = api.patch(
+def test_patch_crontab_and_disable(admin_api):
+    response = admin_api.patch(
         f"/api/schedules/{_cleanup().pk}/",
         {"crontab": {"minute": "*/15"}, "enabled": False},
         format="json",
@@ -82,18 +75,20 @@ def test_patch_crontab_and_disable(api):
     task = _cleanup()
     assert task.interval is None and task.crontab.minute == "*/15"
     assert not task.enabled
-    assert api.patch(f"/api/schedules/{task.pk}/", {"enabled": True}, format="json").json()[
+    assert admin_api.patch(f"/api/schedules/{task.pk}/", {"enabled": True}, format="json").json()[
         "enabled"
     ]
 
 
-def test_patch_rejects_a_bad_crontab_and_both_timings(api):
+def test_patch_rejects_a_bad_crontab_and_both_timings(admin_api):
     url = f"/api/schedules/{_cleanup().pk}/"
-    assert api.patch(url, {"crontab": {"minute": "61"}}, format="json").status_code == 400
+    assert admin_api.patch(url, {"crontab": {"minute": "61"}}, format="json").status_code == 400
     both = {"crontab": {"minute": "1"}, "interval": {"every": 1, "period": "days"}}
-    assert api.patch(url, both, format="json").status_code == 400
+    assert admin_api.patch(url, both, format="json").status_code == 400
     assert (
-        api.patch(url, {"interval": {"every": 0, "period": "days"}}, format="json").status_code
+        admin_api.patch(
+            url, {"interval": {"every": 0, "period": "days"}}, format="json"
+        ).status_code
         == 400
     )
     assert _cleanup().interval.every == 1
