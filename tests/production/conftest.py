@@ -9,7 +9,6 @@ import secrets
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
@@ -19,22 +18,20 @@ import redis
 from django.conf import settings
 from psycopg import sql
 
-from tests.production.stack import HOST, ROOT, Stack, compose_services, long_running
+from tests.production.stack import (
+    ADMIN,
+    HOST,
+    ROOT,
+    Shape,
+    Stack,
+    compose_services,
+    long_running,
+)
 from tests.support.ports import free_port
-from tests.support.s3 import S3Server, running_s3_server
+from tests.support.s3 import running_s3_server
 from tests.support.services import require
 from tests.support.smtp import SmtpServer
 from tests.support.venv import production_venv
-
-ADMIN = {"username": "ops-admin", "password": "production-shape-Admin-1"}
-
-
-@dataclass
-class Shape:
-    stack: Stack
-    s3: S3Server
-    smtp: SmtpServer
-    database_url: str
 
 
 def postgres_server() -> dict[str, object]:

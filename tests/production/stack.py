@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import shlex
 import shutil
+import socket
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,9 +20,13 @@ import yaml
 from tests.support import processes
 from tests.support.polling import wait_for
 from tests.support.ports import accepts
+from tests.support.s3 import S3Server
+from tests.support.smtp import SmtpServer
 
 ROOT = Path(__file__).resolve().parents[2]
 HOST = "tasks.example.com"
+# The superuser that compose's migrate step creates from DJANGO_SUPERUSER_*.
+ADMIN = {"username": "ops-admin", "password": "production-shape-Admin-1"}
 T = TypeVar("T")
 # What a source copy leaves out: the developer's venv, local state, caches and history.
 NOT_SOURCE = shutil.ignore_patterns(
@@ -48,11 +53,23 @@ def command_of(service: dict) -> list[str]:
     return [word.replace("$$", "$") for word in words]
 
 
+def healthcheck_of(service: dict) -> list[str]:
+    """A service's healthcheck as Docker runs it: `CMD` as argv, `CMD-SHELL` (or a string)
+    through the shell."""
+    test = service["healthcheck"]["test"]
+    if isinstance(test, str):
+        test = ["CMD-SHELL", test]
+    kind, *words = [word.replace("$$", "$") for word in test]
+    return ["sh", "-c", words[0]] if kind == "CMD-SHELL" else words
+
+
 @dataclass
 class Process:
     name: str
+    service: dict
     popen: subprocess.Popen
     directory: Path
+    env: dict[str, str]
     log_path: Path
 
     def log(self) -> str:
@@ -79,7 +96,7 @@ class Stack:
         }
         log_path = self.run_dir / f"{name}.log"
         popen = processes.spawn(command_of(service), env=env, log_path=log_path, cwd=directory)
-        process = Process(name, popen, directory, log_path)
+        process = Process(name, service, popen, directory, env, log_path)
         self.started.append(process)
         return process
 
@@ -91,6 +108,18 @@ class Stack:
 
     def start(self, name: str, service: dict) -> Process:
         return self._spawn(name, service)
+
+    def healthcheck(self, process: Process) -> subprocess.CompletedProcess[str]:
+        """Run `process`'s compose healthcheck in its directory, as Docker would in its container
+        (where HOSTNAME is the container's, which a worker's node name is made from)."""
+        return subprocess.run(
+            healthcheck_of(process.service),
+            cwd=process.directory,
+            env={**process.env, "HOSTNAME": socket.gethostname()},
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
 
     def wait_for_web(self, timeout: float = 60) -> None:
         app = next(process for process in self.started if process.name == "app")
@@ -135,3 +164,13 @@ class WebClient(requests.Session):
         kwargs.setdefault("timeout", 10)
         kwargs.setdefault("allow_redirects", False)
         return super().request(method, self.base_url + url, *args, **kwargs)
+
+
+@dataclass
+class Shape:
+    """The running stack and the outside services it uses."""
+
+    stack: Stack
+    s3: S3Server
+    smtp: SmtpServer
+    database_url: str

@@ -9,7 +9,7 @@ import datetime
 import psycopg
 import pytest
 
-from tests.production.conftest import ADMIN, Shape
+from tests.production.stack import ADMIN, Shape
 
 pytestmark = [pytest.mark.production, pytest.mark.timeout(900)]
 
@@ -29,6 +29,14 @@ def test_health_is_ok_once_web_workers_and_beat_run(shape):
         what="/api/health/ to answer 200",
     )
     assert health.json()["status"] == "up"
+
+
+def test_every_healthcheck_in_compose_passes_against_its_process(shape):
+    for process in shape.stack.started:
+        if process.name == "migrate":
+            continue
+        result = shape.stack.healthcheck(process)
+        assert result.returncode == 0, f"{process.name}: {result.stdout}{result.stderr}"
 
 
 def test_superuser_from_the_migrate_step_logs_in(shape, admin_token):
