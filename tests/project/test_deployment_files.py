@@ -7,6 +7,7 @@ entry point that exists, every variable set is one the settings read, and no sec
 from __future__ import annotations
 
 import importlib.util
+import json
 import re
 import shlex
 from pathlib import Path
@@ -19,7 +20,10 @@ from project.env import variable_names
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]
-PYTHON_SERVICES = ["app", "celery-worker", "celery-beat", "flower"]
+# Every worker service (one per queue, say) is a Django process like the app and beat.
+WORKER_SERVICES = sorted(name for name in SERVICES if name.startswith("celery-worker"))
+DJANGO_SERVICES = ["migrate", "app", *WORKER_SERVICES, "celery-beat"]
+PYTHON_SERVICES = [*DJANGO_SERVICES, "flower"]
 # Read by a process other than Django's settings: Flower, createsuperuser, the postgres image.
 PROCESS_VARIABLES = {
     "FLOWER_BASIC_AUTH",
@@ -27,12 +31,17 @@ PROCESS_VARIABLES = {
     "DJANGO_SUPERUSER_USERNAME",
     "DJANGO_SUPERUSER_EMAIL",
     "DJANGO_SUPERUSER_PASSWORD",
+    "GUNICORN_BIND",
+    "WEB_CONCURRENCY",
     "POSTGRES_USER",
     "POSTGRES_PASSWORD",
     "POSTGRES_DB",
 }
 # Jobs that run once and exit (the storage's bucket creation): waited for until they succeed.
-ONE_SHOT_SERVICES = {"minio-bucket": "service_completed_successfully"}
+ONE_SHOT_SERVICES = {
+    "minio-bucket": "service_completed_successfully",
+    "migrate": "service_completed_successfully",
+}
 SECRET_NAMES = re.compile(r"PASSWORD|SECRET|BASIC_AUTH|TOKEN|KEY")
 INTERPOLATION = re.compile(r"^\$\{[A-Z_]+(:?[-?][^}]*)?\}$")
 
@@ -84,9 +93,46 @@ def test_no_secret_is_hard_coded():
     assert "${POSTGRES_PASSWORD" in database_url
 
 
+def test_every_long_running_service_has_a_healthcheck():
+    for name, service in SERVICES.items():
+        if name in ONE_SHOT_SERVICES:
+            assert service["restart"] == "no", f"{name} runs once and exits"
+        else:
+            assert "test" in service.get("healthcheck", {}), f"{name} has no healthcheck"
+
+
+def test_beat_is_checked_through_its_heartbeat():
+    test = SERVICES["celery-beat"]["healthcheck"]["test"]
+    assert test == ["CMD", "python", "manage.py", "beat_health"]
+    assert module_exists("tasks_app.management.commands.beat_health")
+
+
+@pytest.mark.parametrize("name", DJANGO_SERVICES)
+def test_every_django_process_shares_the_cache_on_redis(name):
+    assert SERVICES[name]["environment"]["CACHE_URL"].startswith("redis://redis:6379/")
+
+
+def test_app_starts_after_migrations_and_the_first_superuser():
+    assert SERVICES["app"]["depends_on"]["migrate"] == {
+        "condition": "service_completed_successfully"
+    }
+    words = shlex.split(SERVICES["migrate"]["command"])
+    assert words[:2] == ["sh", "-c"]
+    steps = [step.split() for step in words[2].split("&&")]
+    assert steps == [
+        ["python", "manage.py", "migrate", "--no-input"],
+        ["python", "manage.py", "ensure_superuser"],
+    ]
+
+
+def test_gunicorn_runs_with_the_project_config():
+    command = "gunicorn project.wsgi:application --config python:project.gunicorn"
+    assert SERVICES["app"]["command"] == command
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert f"CMD {json.dumps(command.split())}" in dockerfile
+
+
 def test_services_wait_for_healthy_dependencies():
-    for name in ["app", "postgres", "redis", "flower"]:
-        assert "healthcheck" in SERVICES[name], f"{name} has no healthcheck"
     for name in PYTHON_SERVICES:
         for dependency, condition in SERVICES[name]["depends_on"].items():
             expected = ONE_SHOT_SERVICES.get(dependency, "service_healthy")

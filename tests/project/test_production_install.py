@@ -4,11 +4,9 @@ a venv built from it alone imports every app and the storage, reaches Redis and 
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,6 +14,7 @@ from django.conf import settings
 
 from tests.support.s3 import S3Server
 from tests.support.services import redis_url, require
+from tests.support.venv import production_venv
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCKS = ["requirements.txt", "requirements-dev.txt"]
@@ -60,20 +59,6 @@ def test_development_tools_stay_out_of_production():
 def test_dockerfile_installs_the_production_lock_only():
     installs = [line for line in (ROOT / "Dockerfile").read_text().splitlines() if "pip " in line]
     assert installs == ["RUN pip install --require-hashes -r requirements.txt"]
-
-
-def production_venv(tmp_root: Path) -> Path:
-    """A venv with requirements.txt and nothing else, built once per lock content (pip's cache
-    makes a rebuild quick; the marker is written only after a complete install)."""
-    lock = (ROOT / "requirements.txt").read_bytes()
-    venv = tmp_root / f"prod-venv-{hashlib.sha256(lock).hexdigest()[:12]}"
-    marker = venv / ".installed"
-    if not marker.exists():
-        subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
-        pip = [venv / "bin/python", "-m", "pip", "install", "--quiet", "--require-hashes"]
-        subprocess.run([*pip, "-r", str(ROOT / "requirements.txt")], check=True, timeout=600)
-        marker.touch()
-    return venv
 
 
 IMPORT_EVERYTHING = """
