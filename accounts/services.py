@@ -15,15 +15,17 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import authenticate
+from django.contrib.auth import authenticate, user_logged_in
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
+from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts.emails import welcome_email_queue
 from accounts.models import AuthSession, Role, User
+from accounts.throttling import client_ip
 from project.errors import ApplicationError, AuthenticationError, PermissionDeniedError
 from tasks_app.queue import TaskQueue, get_task_queue
 
@@ -196,19 +198,16 @@ class IssuedToken:
     token: str
 
 
-def auth_session_create(
-    *,
-    username: str,
-    password: str,
-    user_agent: str = "",
-    ip_address: str | None = None,
-) -> IssuedToken:
+def auth_session_create(*, request: HttpRequest, username: str, password: str) -> IssuedToken:
     """Log in: check the credentials and open a session of `AUTH_SESSION_TTL_HOURS`.
 
-    Wrong password, unknown user and inactive user give the same error, so the answer does not
-    tell which usernames exist (Django's backend also hashes once for unknown users).
+    `request` is the login's HTTP request: the failed-login throttle (accounts.throttling) counts
+    per its client address, and the session records that address and the user agent. Wrong
+    password, unknown user, inactive user and a throttled attempt give the same error here, so
+    the answer does not tell which usernames exist (the throttle's middleware makes the last a
+    429); Django's backend also hashes once for unknown users.
     """
-    user = authenticate(username=username, password=password)
+    user = authenticate(request, username=username, password=password)
     if user is None:
         raise AuthenticationError(INVALID_CREDENTIALS)
     token = secrets.token_urlsafe(32)
@@ -219,10 +218,14 @@ def auth_session_create(
         created_at=now,
         expires_at=now + timedelta(hours=settings.AUTH_SESSION_TTL_HOURS),
         last_used_at=now,
-        user_agent=user_agent[: AuthSession._meta.get_field("user_agent").max_length],
-        ip_address=ip_address,
+        user_agent=request.headers.get("user-agent", "")[
+            : AuthSession._meta.get_field("user_agent").max_length
+        ],
+        ip_address=client_ip(request),
     )
-    User.objects.filter(pk=user.pk).update(last_login=now)
+    # What django.contrib.auth.login sends: last_login is updated, and the throttle gives this
+    # attempt back (a success never counts towards a lockout).
+    user_logged_in.send(sender=User, request=request, user=user)
     return IssuedToken(session=session, token=token)
 
 
