@@ -26,6 +26,7 @@ from django.utils import timezone
 from accounts.emails import welcome_email_queue
 from accounts.models import AuthSession, Role, User
 from accounts.throttling import client_ip
+from accounts.usernames import username_problem
 from project.errors import ApplicationError, AuthenticationError, PermissionDeniedError
 from tasks_app.queue import TaskQueue, get_task_queue
 
@@ -75,7 +76,8 @@ def user_check_update(*, actor: User | None, user: User, data: dict[str, Any]) -
 
 
 def user_validate(*, user: User, password: str | None = None) -> None:
-    """Field checks, uniqueness (email without regard to case) and, if given, the password.
+    """Field checks, uniqueness (username and email without regard to case), look-alike
+    usernames and, if given, the password.
 
     Raises one `ValidationError` keyed by field so that forms and the API show every problem.
     """
@@ -84,6 +86,13 @@ def user_validate(*, user: User, password: str | None = None) -> None:
         user.full_clean(exclude=["password", "last_login"], validate_constraints=False)
     except ValidationError as exc:
         errors.update(exc.message_dict)
+    if "username" not in errors and (problem := username_problem(user.username)):
+        errors["username"] = [problem]
+    if (
+        "username" not in errors
+        and User.objects.filter(username__iexact=user.username).exclude(pk=user.pk).exists()
+    ):
+        errors["username"] = ["A user with that username already exists."]
     if (
         "email" not in errors
         and User.objects.filter(email__iexact=user.email).exclude(pk=user.pk).exists()
@@ -185,6 +194,31 @@ def users_set_active(*, users: QuerySet[User], active: bool, actor: User | None)
         if not active:
             AuthSession.objects.filter(user_id__in=ids).delete()
     return changed
+
+
+@transaction.atomic
+def user_set_password(*, user: User, password: str | None, actor: User | None = None) -> User:
+    """Set a new password (validated), or none (`password=None`: no password login), and end
+    every session of the user: its API bearer tokens are deleted here, and its Django (admin)
+    sessions stop working because each carries a hash of the password it was opened with.
+
+    Every password change goes through here: the admin's password form and `manage.py
+    changepassword`. `actor` is who asks; the same rule as other changes applies.
+    """
+    current = User.objects.select_for_update().get(pk=user.pk)
+    user_check_update(actor=actor, user=current, data={})
+    if password is None:
+        current.set_unusable_password()
+    else:
+        try:
+            validate_password(password, user=current)
+        except ValidationError as exc:
+            raise ValidationError({"password": exc.messages}) from None
+        current.set_password(password)
+    current.save(update_fields=["password"])
+    AuthSession.objects.filter(user=current).delete()
+    user.password = current.password
+    return current
 
 
 # --- API sessions -----------------------------------------------------------------------------

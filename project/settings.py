@@ -60,6 +60,8 @@ CONTENT_SECURITY_POLICY = {
 }
 
 INSTALLED_APPS = [
+    # First: its `changepassword` command replaces django.contrib.auth's (accounts.services).
+    "accounts",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -73,7 +75,6 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "django_celery_results",
     "axes",
-    "accounts",
     "tasks_app",
 ]
 
