@@ -20,6 +20,7 @@ from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ORDER_VAR, PAGE_VAR, SEARCH_VAR
 from django.contrib.auth import password_validation
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import AdminPasswordChangeForm
 from django.contrib.auth.forms import UserChangeForm as DjangoUserChangeForm
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db.models import Count, Q, QuerySet
@@ -38,6 +39,7 @@ from accounts.services import (
     user_check_role_change,
     user_check_update,
     user_create,
+    user_set_password,
     user_update,
     user_validate,
     users_set_active,
@@ -128,6 +130,17 @@ class UserChangeForm(_ServiceRulesMixin, DjangoUserChangeForm):
         return {f: self.cleaned_data[f] for f in UPDATABLE_FIELDS if f in self.changed_data}
 
 
+class PasswordChangeForm(AdminPasswordChangeForm):
+    """The admin's "change password" form, saved through `user_set_password`: the password is
+    validated and the user's API and admin sessions end. Who may change whose password is the
+    admin's change permission (UserAdmin.has_change_permission), checked before the form."""
+
+    def save(self, commit: bool = True) -> User:
+        usable = self.cleaned_data.get("set_usable_password", True)
+        password = self.cleaned_data["password1"] if usable else None
+        return user_set_password(user=self.user, password=password)
+
+
 class _UserFilterSetFilter(FacetsMixin, admin.ListFilter):
     """A changelist filter whose query parameters are UserFilterSet's own, applied by it."""
 
@@ -213,6 +226,7 @@ class CreatedFilter(_UserFilterSetFilter):
 class UserAdmin(DjangoUserAdmin):
     form = UserChangeForm
     add_form = UserAddForm
+    change_password_form = PasswordChangeForm
     list_display = (
         "username",
         "email",
