@@ -125,7 +125,7 @@ AUTH_SESSION_TTL_HOURS = ENV.auth_session_ttl_hours
 # https://django-axes.readthedocs.io/en/latest/4_configuration.html
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "accounts.backends.RoleModelBackend",  # Django's, plus the permissions a role grants
 ]
 AXES_HANDLER = "accounts.throttling.LoginAttemptHandler"
 AXES_FAILURE_LIMIT, _LOGIN_WINDOW_SECONDS = ENV.login_failures
@@ -249,6 +249,8 @@ CELERY_BEAT_SCHEDULER = "tasks_app.scheduler:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Health reports beat down when its heartbeat (tasks_app.scheduler) is older than this.
 BEAT_DOWN_AFTER_SECONDS = ENV.beat_down_after_seconds
+# The shortest interval the API and the admin accept for a schedule (tasks_app.services.schedules).
+SCHEDULE_MIN_INTERVAL_SECONDS = 10
 # A STARTED task with no time limit shows as stalled after this long (docs/periodic.md).
 TASK_STALLED_AFTER_SECONDS = ENV.task_stalled_after_seconds
 

@@ -16,8 +16,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.permissions import IsAdmin
 from project.errors import ERROR_RESPONSES, ErrorSerializer
+from tasks_app.apis.permissions import CanRequestReports, CanViewReports
 from tasks_app.downloads import report_file_response
 from tasks_app.models import UserReport
 from tasks_app.services.reports.requests import report_request
@@ -68,7 +68,7 @@ class ReportOutputSerializer(serializers.ModelSerializer):
 class ReportCreateApi(APIView):
     """POST /api/reports/: the report row is created at once (pending) and its export enqueued."""
 
-    permission_classes = [IsAdmin]
+    permission_classes = [CanRequestReports]
 
     class InputSerializer(serializers.Serializer):
         filters = serializers.DictField(
@@ -106,7 +106,7 @@ class ReportCreateApi(APIView):
 class ReportDetailApi(APIView):
     """GET /api/reports/{id}/: status, progress and, once completed, the download URL."""
 
-    permission_classes = [IsAdmin]
+    permission_classes = [CanViewReports]
 
     @extend_schema(responses={200: ReportOutputSerializer, 404: ErrorSerializer, **ERROR_RESPONSES})
     def get(self, request: Request, report_id: str) -> Response:
@@ -117,7 +117,7 @@ class ReportDetailApi(APIView):
 class ReportDownloadApi(APIView):
     """GET /api/reports/{id}/download/: the CSV as text/csv; 409 until the report is completed."""
 
-    permission_classes = [IsAdmin]
+    permission_classes = [CanViewReports]
 
     @extend_schema(
         responses={
