@@ -153,7 +153,11 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns about a missi
 # MinIO) that web and workers share. Downloads stream through the app after its permission check.
 # https://django-storages.readthedocs.io/en/latest/backends/amazon-S3.html
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Report files hold personal data: never world-readable (Django's default is 0644).
+    "default": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"file_permissions_mode": 0o640, "directory_permissions_mode": 0o750},
+    },
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 if ENV.storage.report_storage == "s3":
