@@ -28,6 +28,28 @@ from project.errors import ERROR_RESPONSES, ErrorSerializer
 from project.pagination import PagePagination, paginated_response
 
 
+class UsernameField(serializers.CharField):
+    """A username as the schema states it: a non-empty JSON string (DRF's CharField would take
+    the number 0 as "0", which the schema does not allow)."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(max_length=150, min_length=1, **kwargs)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class JsonBooleanField(serializers.BooleanField):
+    """true or false, as the schema says (DRF's BooleanField also takes 0, 1 and "yes")."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
 class UserOutputSerializer(serializers.Serializer):
     """A user as every endpoint shows it (never the password hash)."""
 
@@ -48,7 +70,7 @@ class AuthLoginApi(APIView):
 
     @extend_schema_serializer(component_name="LoginInput")
     class InputSerializer(serializers.Serializer):
-        username = serializers.CharField(max_length=150)
+        username = UsernameField()
         password = serializers.CharField(max_length=128, trim_whitespace=False)
 
     @extend_schema_serializer(component_name="LoginOutput")
@@ -104,7 +126,10 @@ def _filter_parameters(filterset: type[django_filters.FilterSet]) -> list[OpenAp
     """The FilterSet's filters as documented query parameters: the schema follows the one filter."""
     types = {
         django_filters.BooleanFilter: OpenApiTypes.BOOL,
-        django_filters.DateTimeFilter: OpenApiTypes.DATETIME,
+        # Empty means no bound, as a form's empty field does.
+        django_filters.DateTimeFilter: {
+            "anyOf": [{"type": "string", "format": "date-time"}, {"type": "string", "maxLength": 0}]
+        },
     }
     return [
         OpenApiParameter(
@@ -143,9 +168,15 @@ class UserCreateApi(APIView):
 
     @extend_schema_serializer(component_name="UserCreateInput")
     class InputSerializer(serializers.Serializer):
-        username = serializers.CharField(max_length=150)
+        username = UsernameField()
         email = serializers.EmailField(max_length=254)
-        password = serializers.CharField(max_length=128, trim_whitespace=False, write_only=True)
+        password = serializers.CharField(
+            max_length=128,
+            trim_whitespace=False,
+            write_only=True,
+            help_text="At least 8 characters, not all digits, not a common password, not like "
+            "the username or email (Django's password validators).",
+        )
         role = serializers.ChoiceField(
             choices=Role.choices,
             default=Role.USER,
@@ -191,14 +222,14 @@ class UserUpdateApi(APIView):
 
     @extend_schema_serializer(component_name="UserUpdateInput")
     class InputSerializer(serializers.Serializer):
-        username = serializers.CharField(max_length=150, required=False)
+        username = UsernameField(required=False)
         email = serializers.EmailField(max_length=254, required=False)
         role = serializers.ChoiceField(
             choices=Role.choices,
             required=False,
             help_text="Only a SUPER_ADMIN can grant or revoke ADMIN and SUPER_ADMIN.",
         )
-        is_active = serializers.BooleanField(
+        is_active = JsonBooleanField(
             required=False, help_text="false ends every session of the user."
         )
 
