@@ -16,7 +16,7 @@ COPY . .
 # collectstatic needs a key but no database: a random one that lives for this step only; the real
 # key comes from the environment at run time.
 RUN DJANGO_SECRET_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
-    python manage.py collectstatic --no-input \
+    SINGLE_PROCESS=true python manage.py collectstatic --no-input \
     && useradd --create-home --uid 1000 app \
     && mkdir -p /app/var && chown -R app:app /app/var
 

@@ -24,9 +24,30 @@ from accounts.models import AuthSession, Role, User
 from accounts.permissions import IsAdmin
 from accounts.selectors import user_get, user_list
 from accounts.services import auth_session_create, auth_session_revoke, user_create, user_update
-from accounts.throttling import LoginFailureThrottle, client_ip
-from project.errors import ERROR_RESPONSES, AuthenticationError, ErrorSerializer
+from project.errors import ERROR_RESPONSES, ErrorSerializer
 from project.pagination import PagePagination, paginated_response
+
+
+class UsernameField(serializers.CharField):
+    """A username as the schema states it: a non-empty JSON string (DRF's CharField would take
+    the number 0 as "0", which the schema does not allow)."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(max_length=150, min_length=1, **kwargs)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class JsonBooleanField(serializers.BooleanField):
+    """true or false, as the schema says (DRF's BooleanField also takes 0, 1 and "yes")."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
 
 
 class UserOutputSerializer(serializers.Serializer):
@@ -46,11 +67,10 @@ class UserOutputSerializer(serializers.Serializer):
 class AuthLoginApi(APIView):
     authentication_classes: list = []  # a stale token must not stand in the way of a new one
     permission_classes = [AllowAny]
-    throttle_classes = [LoginFailureThrottle]
 
     @extend_schema_serializer(component_name="LoginInput")
     class InputSerializer(serializers.Serializer):
-        username = serializers.CharField(max_length=150)
+        username = UsernameField()
         password = serializers.CharField(max_length=128, trim_whitespace=False)
 
     @extend_schema_serializer(component_name="LoginOutput")
@@ -72,18 +92,11 @@ class AuthLoginApi(APIView):
     def post(self, request: Request) -> Response:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            issued = auth_session_create(
-                **serializer.validated_data,
-                user_agent=request.headers.get("user-agent", ""),
-                ip_address=client_ip(request),
-            )
-        except AuthenticationError:
-            # Not handled here, only counted: the throttle needs to know which attempts failed.
-            LoginFailureThrottle().record_failure(request, self)
-            raise
+        # Django's request, where the throttle's middleware looks for a refused attempt.
+        issued = auth_session_create(request=request._request, **serializer.validated_data)
         data = {"token": issued.token, "expires_at": issued.session.expires_at}
-        return Response(self.OutputSerializer(data).data)
+        # The token must not be kept by a browser's or a proxy's cache.
+        return Response(self.OutputSerializer(data).data, headers={"Cache-Control": "no-store"})
 
 
 class AuthLogoutApi(APIView):
@@ -113,7 +126,10 @@ def _filter_parameters(filterset: type[django_filters.FilterSet]) -> list[OpenAp
     """The FilterSet's filters as documented query parameters: the schema follows the one filter."""
     types = {
         django_filters.BooleanFilter: OpenApiTypes.BOOL,
-        django_filters.DateTimeFilter: OpenApiTypes.DATETIME,
+        # Empty means no bound, as a form's empty field does.
+        django_filters.DateTimeFilter: {
+            "anyOf": [{"type": "string", "format": "date-time"}, {"type": "string", "maxLength": 0}]
+        },
     }
     return [
         OpenApiParameter(
@@ -152,9 +168,15 @@ class UserCreateApi(APIView):
 
     @extend_schema_serializer(component_name="UserCreateInput")
     class InputSerializer(serializers.Serializer):
-        username = serializers.CharField(max_length=150)
+        username = UsernameField()
         email = serializers.EmailField(max_length=254)
-        password = serializers.CharField(max_length=128, trim_whitespace=False, write_only=True)
+        password = serializers.CharField(
+            max_length=128,
+            trim_whitespace=False,
+            write_only=True,
+            help_text="At least 8 characters, not all digits, not a common password, not like "
+            "the username or email (Django's password validators).",
+        )
         role = serializers.ChoiceField(
             choices=Role.choices,
             default=Role.USER,
@@ -200,14 +222,14 @@ class UserUpdateApi(APIView):
 
     @extend_schema_serializer(component_name="UserUpdateInput")
     class InputSerializer(serializers.Serializer):
-        username = serializers.CharField(max_length=150, required=False)
+        username = UsernameField(required=False)
         email = serializers.EmailField(max_length=254, required=False)
         role = serializers.ChoiceField(
             choices=Role.choices,
             required=False,
             help_text="Only a SUPER_ADMIN can grant or revoke ADMIN and SUPER_ADMIN.",
         )
-        is_active = serializers.BooleanField(
+        is_active = JsonBooleanField(
             required=False, help_text="false ends every session of the user."
         )
 

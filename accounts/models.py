@@ -37,7 +37,7 @@ class UserManager(BaseUserManager["User"]):
     ) -> User:
         return self.create_user(username, email, password, **{**extra, "role": Role.SUPER_ADMIN})
 
-    def get_by_natural_key(self, username: str) -> User:
+    def get_by_natural_key(self, username: str) -> User:  # exact: the login name as typed
         return self.get(username=username)
 
 
@@ -49,7 +49,10 @@ class User(AbstractBaseUser, PermissionsMixin):
         max_length=150,
         unique=True,
         validators=[UnicodeUsernameValidator()],
-        help_text="150 characters or fewer: letters, digits and @/./+/-/_ only.",
+        help_text=(
+            "150 characters or fewer: letters (of one script), digits and @/./+/-/_ only; "
+            "unique without regard to case."
+        ),
         error_messages={"unique": "A user with that username already exists."},
     )
     email = models.EmailField(help_text="Unique, compared without regard to case.")
@@ -85,6 +88,12 @@ class User(AbstractBaseUser, PermissionsMixin):
     class Meta:
         ordering = ["-created_at"]
         constraints = [
+            # "Sa" next to "sa" would be two accounts people cannot tell apart.
+            models.UniqueConstraint(
+                Lower("username"),
+                name="accounts_user_username_ci_unique",
+                violation_error_message="A user with that username already exists.",
+            ),
             models.UniqueConstraint(
                 Lower("email"),
                 name="accounts_user_email_ci_unique",

@@ -1,4 +1,6 @@
-"""API permissions by role."""
+"""API permissions: one class per rule. Besides the role checks, the API asks for the same
+Django model permissions as the admin (`HasModelPermission`), which roles grant through
+`accounts.backends.ROLE_PERMISSIONS`."""
 
 from __future__ import annotations
 
@@ -17,3 +19,17 @@ class IsAdmin(BasePermission):
     def has_permission(self, request: Request, view: APIView) -> bool:
         user = request.user
         return bool(user and user.is_authenticated and user.role in (Role.ADMIN, Role.SUPER_ADMIN))
+
+
+class HasModelPermission(BasePermission):
+    """Staff with the Django permission `permission` ("app_label.codename"), as the admin site
+    requires for the same model. Subclasses name one rule each."""
+
+    permission: str
+    message = "You do not have permission to do this."
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        user = request.user
+        return bool(
+            user and user.is_authenticated and user.is_staff and user.has_perm(self.permission)
+        )

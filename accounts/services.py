@@ -15,15 +15,18 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import authenticate
+from django.contrib.auth import authenticate, user_logged_in
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
+from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts.emails import welcome_email_queue
 from accounts.models import AuthSession, Role, User
+from accounts.throttling import client_ip
+from accounts.usernames import username_problem
 from project.errors import ApplicationError, AuthenticationError, PermissionDeniedError
 from tasks_app.queue import TaskQueue, get_task_queue
 
@@ -73,7 +76,8 @@ def user_check_update(*, actor: User | None, user: User, data: dict[str, Any]) -
 
 
 def user_validate(*, user: User, password: str | None = None) -> None:
-    """Field checks, uniqueness (email without regard to case) and, if given, the password.
+    """Field checks, uniqueness (username and email without regard to case), look-alike
+    usernames and, if given, the password.
 
     Raises one `ValidationError` keyed by field so that forms and the API show every problem.
     """
@@ -82,6 +86,13 @@ def user_validate(*, user: User, password: str | None = None) -> None:
         user.full_clean(exclude=["password", "last_login"], validate_constraints=False)
     except ValidationError as exc:
         errors.update(exc.message_dict)
+    if "username" not in errors and (problem := username_problem(user.username)):
+        errors["username"] = [problem]
+    if (
+        "username" not in errors
+        and User.objects.filter(username__iexact=user.username).exclude(pk=user.pk).exists()
+    ):
+        errors["username"] = ["A user with that username already exists."]
     if (
         "email" not in errors
         and User.objects.filter(email__iexact=user.email).exclude(pk=user.pk).exists()
@@ -185,6 +196,31 @@ def users_set_active(*, users: QuerySet[User], active: bool, actor: User | None)
     return changed
 
 
+@transaction.atomic
+def user_set_password(*, user: User, password: str | None, actor: User | None = None) -> User:
+    """Set a new password (validated), or none (`password=None`: no password login), and end
+    every session of the user: its API bearer tokens are deleted here, and its Django (admin)
+    sessions stop working because each carries a hash of the password it was opened with.
+
+    Every password change goes through here: the admin's password form and `manage.py
+    changepassword`. `actor` is who asks; the same rule as other changes applies.
+    """
+    current = User.objects.select_for_update().get(pk=user.pk)
+    user_check_update(actor=actor, user=current, data={})
+    if password is None:
+        current.set_unusable_password()
+    else:
+        try:
+            validate_password(password, user=current)
+        except ValidationError as exc:
+            raise ValidationError({"password": exc.messages}) from None
+        current.set_password(password)
+    current.save(update_fields=["password"])
+    AuthSession.objects.filter(user=current).delete()
+    user.password = current.password
+    return current
+
+
 # --- API sessions -----------------------------------------------------------------------------
 
 
@@ -196,19 +232,16 @@ class IssuedToken:
     token: str
 
 
-def auth_session_create(
-    *,
-    username: str,
-    password: str,
-    user_agent: str = "",
-    ip_address: str | None = None,
-) -> IssuedToken:
+def auth_session_create(*, request: HttpRequest, username: str, password: str) -> IssuedToken:
     """Log in: check the credentials and open a session of `AUTH_SESSION_TTL_HOURS`.
 
-    Wrong password, unknown user and inactive user give the same error, so the answer does not
-    tell which usernames exist (Django's backend also hashes once for unknown users).
+    `request` is the login's HTTP request: the failed-login throttle (accounts.throttling) counts
+    per its client address, and the session records that address and the user agent. Wrong
+    password, unknown user, inactive user and a throttled attempt give the same error here, so
+    the answer does not tell which usernames exist (the throttle's middleware makes the last a
+    429); Django's backend also hashes once for unknown users.
     """
-    user = authenticate(username=username, password=password)
+    user = authenticate(request, username=username, password=password)
     if user is None:
         raise AuthenticationError(INVALID_CREDENTIALS)
     token = secrets.token_urlsafe(32)
@@ -219,10 +252,14 @@ def auth_session_create(
         created_at=now,
         expires_at=now + timedelta(hours=settings.AUTH_SESSION_TTL_HOURS),
         last_used_at=now,
-        user_agent=user_agent[: AuthSession._meta.get_field("user_agent").max_length],
-        ip_address=ip_address,
+        user_agent=request.headers.get("user-agent", "")[
+            : AuthSession._meta.get_field("user_agent").max_length
+        ],
+        ip_address=client_ip(request),
     )
-    User.objects.filter(pk=user.pk).update(last_login=now)
+    # What django.contrib.auth.login sends: last_login is updated, and the throttle gives this
+    # attempt back (a success never counts towards a lockout).
+    user_logged_in.send(sender=User, request=request, user=user)
     return IssuedToken(session=session, token=token)
 
 

@@ -146,9 +146,12 @@ class Env(BaseSettings):
     media_root: Path = VAR_DIR / "media"
     static_root: Path = VAR_DIR / "static"
     auth_session_ttl_hours: int = Field(default=24, ge=1)
+    # Failed logins allowed per account and per client address in a window (accounts.throttling).
     login_failures_rate: str = Field(default="10/min", pattern=r"^\d+/(s|sec|m|min|h|hour|d|day)$")
     trusted_proxies: int = Field(default=0, ge=0, description="reverse proxies in front of the app")
     cache_url: str = Field(default="", pattern=r"^(rediss?://.*)?$", description="redis://host/3")
+    # Only one process serves requests (one gunicorn worker): its memory cache is the shared one.
+    single_process: bool = False
     report_retention_days: int = Field(default=7, ge=1)
     # Report export (tasks_app.generate_user_report): the seed's 300 s hard limit, a soft one first.
     report_soft_time_limit: float = Field(default=270, gt=0)
@@ -207,6 +210,16 @@ class Env(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _shared_cache_outside_debug(self) -> Env:
+        if self.django_debug or self.cache_url or self.single_process:
+            return self
+        raise ValueError(
+            "CACHE_URL must be set when DJANGO_DEBUG is off: every web process must count failed "
+            "logins in one cache (redis://host:6379/3); set SINGLE_PROCESS=true only when one "
+            "process serves every request"
+        )
+
+    @model_validator(mode="after")
     def _report_soft_limit_first(self) -> Env:
         if self.report_soft_time_limit >= self.report_time_limit:
             raise ValueError("REPORT_SOFT_TIME_LIMIT must be lower than REPORT_TIME_LIMIT")
@@ -218,6 +231,12 @@ class Env(BaseSettings):
         (the validator refuses a missing key without debug)."""
         key = self.django_secret_key.get_secret_value() if self.django_secret_key else ""
         return key or DEV_SECRET_KEY
+
+    @property
+    def login_failures(self) -> tuple[int, int]:
+        """LOGIN_FAILURES_RATE as (failures allowed, window in seconds)."""
+        count, period = self.login_failures_rate.split("/")
+        return int(count), {"s": 1, "m": 60, "h": 3600, "d": 86400}[period[0]]
 
     @property
     def proxy_ssl_header(self) -> tuple[str, str] | None:

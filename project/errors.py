@@ -16,6 +16,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 
@@ -134,6 +135,13 @@ def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     if _is_api(request):
         return JsonResponse({"message": "Not found.", "errors": {}}, status=404)
     return defaults.page_not_found(request, exception)
+
+
+@csrf_exempt  # it changes nothing: a POST to a wrong path is a 404, not a CSRF page
+def api_not_found(request: HttpRequest, unmatched: str = "") -> JsonResponse:
+    """The last URL under /api/: a path no API view matches, or an id its converter refuses
+    (`/api/reports/null%2Cnull/`), is the API's JSON 404 with debug on or off."""
+    return JsonResponse({"message": "Not found.", "errors": {}}, status=404)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db.models import QuerySet
+from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -16,6 +17,14 @@ class PagePagination(PageNumberPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
+
+    def get_page_size(self, request: Request) -> int | None:
+        """As DRF's, but a page_size that is no integer is a 400 (the schema says integer)
+        rather than silently the default."""
+        raw = request.query_params.getlist(self.page_size_query_param)
+        if any(not value.lstrip("-").isdigit() for value in raw):
+            raise ValidationError({self.page_size_query_param: ["Must be a whole number."]})
+        return super().get_page_size(request)
 
 
 def paginated_response(

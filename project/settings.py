@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import timedelta
 
 from project.env import VAR_DIR, ConfigurationError, load_env
 from project.logging import logging_config
@@ -17,6 +18,8 @@ SECRET_KEY = ENV.secret_key
 DEBUG = ENV.django_debug
 ALLOWED_HOSTS = ENV.allowed_hosts
 CSRF_TRUSTED_ORIGINS = ENV.csrf_trusted_origins
+
+SILENCED_SYSTEM_CHECKS: list[str] = []  # each one added below says why
 
 # --- HTTPS and browser protections (docs/security.md). TLS ends at a reverse proxy in front of
 # gunicorn; with debug off the app redirects to HTTPS, sends HSTS and marks cookies Secure.
@@ -33,7 +36,7 @@ if not DEBUG:
     if not SECURE_HSTS_PRELOAD:
         # Preloading is a commitment browsers ship for months: opt in with
         # DJANGO_SECURE_HSTS_PRELOAD=true, not by default.
-        SILENCED_SYSTEM_CHECKS = ["security.W021"]
+        SILENCED_SYSTEM_CHECKS.append("security.W021")
 SESSION_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
@@ -57,6 +60,8 @@ CONTENT_SECURITY_POLICY = {
 }
 
 INSTALLED_APPS = [
+    # First: its `changepassword` command replaces django.contrib.auth's (accounts.services).
+    "accounts",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -69,7 +74,7 @@ INSTALLED_APPS = [
     "django_filters",
     "django_celery_beat",
     "django_celery_results",
-    "accounts",
+    "axes",
     "tasks_app",
 ]
 
@@ -83,6 +88,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a refused login into accounts.throttling's 429
 ]
 
 ROOT_URLCONF = "project.urls"
@@ -113,6 +119,28 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 AUTH_SESSION_TTL_HOURS = ENV.auth_session_ttl_hours
 
+# --- Failed logins, admin and API alike (accounts.throttling): django-axes counts each attempt
+# per account and per client address in the default cache; past LOGIN_FAILURES_RATE's count in
+# its window, logins from that address or to that account are refused (429) until it ends.
+# https://django-axes.readthedocs.io/en/latest/4_configuration.html
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "accounts.backends.RoleModelBackend",  # Django's, plus the permissions a role grants
+]
+AXES_HANDLER = "accounts.throttling.LoginAttemptHandler"
+AXES_FAILURE_LIMIT, _LOGIN_WINDOW_SECONDS = ENV.login_failures
+AXES_COOLOFF_TIME = timedelta(seconds=_LOGIN_WINDOW_SECONDS)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each on its own, not the pair
+# The login forms' and the API's field. Set here, not left to axes' lazy default, which the
+# debug page's settings filter cannot read as a string.
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_CLIENT_IP_CALLABLE = "accounts.throttling.client_ip"
+AXES_LOCKOUT_CALLABLE = "accounts.throttling.lockout_response"
+AXES_ENABLE_ADMIN = False  # the cache handler writes no AccessAttempt rows to show
+AXES_VERBOSE = False
+# Reverse proxies in front of the app: how far to trust X-Forwarded-For for client addresses.
+TRUSTED_PROXIES = ENV.trusted_proxies
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
@@ -125,7 +153,11 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns about a missi
 # MinIO) that web and workers share. Downloads stream through the app after its permission check.
 # https://django-storages.readthedocs.io/en/latest/backends/amazon-S3.html
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Report files hold personal data: never world-readable (Django's default is 0644).
+    "default": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"file_permissions_mode": 0o640, "directory_permissions_mode": 0o750},
+    },
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 if ENV.storage.report_storage == "s3":
@@ -224,6 +256,8 @@ CELERY_BEAT_SCHEDULER = "tasks_app.scheduler:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Health reports beat down when its heartbeat (tasks_app.scheduler) is older than this.
 BEAT_DOWN_AFTER_SECONDS = ENV.beat_down_after_seconds
+# The shortest interval the API and the admin accept for a schedule (tasks_app.services.schedules).
+SCHEDULE_MIN_INTERVAL_SECONDS = 10
 # A STARTED task with no time limit shows as stalled after this long (docs/periodic.md).
 TASK_STALLED_AFTER_SECONDS = ENV.task_stalled_after_seconds
 
@@ -242,11 +276,6 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "project.pagination.PagePagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "project.errors.exception_handler",
-    # Only failed logins count (accounts.throttling.LoginFailureThrottle).
-    "DEFAULT_THROTTLE_RATES": {"login_failures": ENV.login_failures_rate},
-    # Clients are told apart by REMOTE_ADDR unless proxies in front are declared: DRF's default
-    # (None) trusts a client-supplied X-Forwarded-For, which would let anyone reset the throttle.
-    "NUM_PROXIES": ENV.trusted_proxies,
 }
 if DEBUG:
     REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"].append(
@@ -265,8 +294,9 @@ SPECTACULAR_SETTINGS = {
 }
 API_DOCS_PUBLIC = ENV.api_docs_public
 
-# --- Cache: memory of each process by default. With CACHE_URL=redis://... counters such as the
-# login-failure throttle are shared by every web process instead of counted per process.
+# --- Cache: the failed-login counts and the health report, shared by every process through
+# CACHE_URL=redis://...; a process without debug refuses to start without it unless
+# SINGLE_PROCESS says that one process serves everything (project/env.py).
 if ENV.cache_url:
     CACHES = {
         "default": {
@@ -274,6 +304,8 @@ if ENV.cache_url:
             "LOCATION": ENV.cache_url,
         }
     }
+else:  # memory of this process: right for one process, which env.py has made sure of
+    SILENCED_SYSTEM_CHECKS.append("axes.W001")
 
 # --- The task-queue port's adapter (tasks_app.queue); tests may swap in the in-memory one.
 TASK_QUEUE_BACKEND = "tasks_app.queue.celery.CeleryTaskQueue"

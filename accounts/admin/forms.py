@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth import password_validation
+from django.contrib.auth.forms import AdminPasswordChangeForm
 from django.contrib.auth.forms import UserChangeForm as DjangoUserChangeForm
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.forms.models import construct_instance
@@ -16,6 +17,7 @@ from accounts.services import (
     UPDATABLE_FIELDS,
     user_check_role_change,
     user_check_update,
+    user_set_password,
     user_validate,
 )
 from project.errors import ApplicationError
@@ -98,3 +100,14 @@ class UserChangeForm(_ServiceRulesMixin, DjangoUserChangeForm):
 
     def changes(self) -> dict[str, Any]:
         return {f: self.cleaned_data[f] for f in UPDATABLE_FIELDS if f in self.changed_data}
+
+
+class PasswordChangeForm(AdminPasswordChangeForm):
+    """The admin's "change password" form, saved through `user_set_password`: the password is
+    validated and the user's API and admin sessions end. Who may change whose password is the
+    admin's change permission (UserAdmin.has_change_permission), checked before the form."""
+
+    def save(self, commit: bool = True) -> User:
+        usable = self.cleaned_data.get("set_usable_password", True)
+        password = self.cleaned_data["password1"] if usable else None
+        return user_set_password(user=self.user, password=password)

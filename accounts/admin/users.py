@@ -25,7 +25,7 @@ from django.utils.html import format_html
 from django.utils.translation import ngettext
 
 from accounts.admin.filters import CHANGELIST_BOOKKEEPING, ActiveFilter, CreatedFilter, RoleFilter
-from accounts.admin.forms import UserAddForm, UserChangeForm
+from accounts.admin.forms import PasswordChangeForm, UserAddForm, UserChangeForm
 from accounts.filters import filter_users
 from accounts.models import Role, User
 from accounts.services import (
@@ -40,6 +40,7 @@ from tasks_app.services.reports.requests import report_request
 class UserAdmin(DjangoUserAdmin):
     form = UserChangeForm
     add_form = UserAddForm
+    change_password_form = PasswordChangeForm
     list_display = (
         "username",
         "email",

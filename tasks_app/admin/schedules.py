@@ -4,16 +4,18 @@ run history."""
 from __future__ import annotations
 
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.http import urlencode
 from django_celery_beat.admin import PeriodicTaskAdmin as BasePeriodicTaskAdmin
+from django_celery_beat.admin import PeriodicTaskForm
 from django_celery_beat.models import PeriodicTask
 from django_celery_results.models import TaskResult
 
 from tasks_app.selectors.schedules import schedule_next_run
-from tasks_app.services.schedules import schedule_run_now
+from tasks_app.services.schedules import schedule_check_interval, schedule_run_now
 
 
 def history_url(schedule_name: str) -> str:
@@ -26,8 +28,23 @@ def history_url(schedule_name: str) -> str:
 admin.site.unregister(PeriodicTask)
 
 
+class ScheduleForm(PeriodicTaskForm):
+    """django-celery-beat's form, with the API's floor on intervals."""
+
+    def clean(self):
+        cleaned_data = super().clean()
+        interval = cleaned_data.get("interval")
+        if interval is not None:
+            try:
+                schedule_check_interval(every=interval.every, period=interval.period)
+            except ValidationError as exc:
+                self.add_error("interval", exc.messages)
+        return cleaned_data
+
+
 @admin.register(PeriodicTask)
 class ScheduleAdmin(BasePeriodicTaskAdmin):
+    form = ScheduleForm
     list_display = (
         "name",
         "task",

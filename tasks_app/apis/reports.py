@@ -10,17 +10,52 @@ from __future__ import annotations
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.permissions import IsAdmin
+from accounts.models import Role
 from project.errors import ERROR_RESPONSES, ErrorSerializer
+from tasks_app.apis.permissions import CanRequestReports, CanViewReports
 from tasks_app.downloads import report_file_response
 from tasks_app.models import UserReport
 from tasks_app.services.reports.requests import report_request
+
+MOMENT = {"type": "string", "format": "date-time"}
+NO_BOUND = {"type": "string", "maxLength": 0}  # "": no bound, as in the user list's query
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "additionalProperties": False,
+        "description": (
+            "The user list's filters (accounts.filters.UserFilterSet); absent: every user. "
+            "created_before must be later than created_after."
+        ),
+        "properties": {
+            "role": {"type": "string", "enum": Role.values},
+            "is_active": {"type": "boolean"},
+            "created_after": {"anyOf": [MOMENT, NO_BOUND], "description": "inclusive"},
+            "created_before": {"anyOf": [MOMENT, NO_BOUND], "description": "exclusive"},
+            "search": {"type": "string", "maxLength": 254, "description": "in username or email"},
+        },
+    }
+)
+class ReportFiltersField(serializers.DictField):
+    """A report's filters: strings and booleans only, as the schema says; the service validates
+    their names and values with UserFilterSet."""
+
+    def to_internal_value(self, data):
+        filters = super().to_internal_value(data)
+        wrong = [name for name, value in filters.items() if not isinstance(value, str | bool)]
+        if wrong:
+            raise serializers.ValidationError(
+                {name: ["Must be a string or a boolean."] for name in wrong}
+            )
+        return filters
 
 
 class ReportOutputSerializer(serializers.ModelSerializer):
@@ -68,17 +103,10 @@ class ReportOutputSerializer(serializers.ModelSerializer):
 class ReportCreateApi(APIView):
     """POST /api/reports/: the report row is created at once (pending) and its export enqueued."""
 
-    permission_classes = [IsAdmin]
+    permission_classes = [CanRequestReports]
 
     class InputSerializer(serializers.Serializer):
-        filters = serializers.DictField(
-            required=False,
-            default=dict,
-            help_text=(
-                "The user list's filters: role, is_active, created_after (inclusive), "
-                "created_before (exclusive), search. Absent: every user."
-            ),
-        )
+        filters = ReportFiltersField(required=False, default=dict)
 
     class OutputSerializer(serializers.ModelSerializer):
         url = serializers.SerializerMethodField()
@@ -106,7 +134,7 @@ class ReportCreateApi(APIView):
 class ReportDetailApi(APIView):
     """GET /api/reports/{id}/: status, progress and, once completed, the download URL."""
 
-    permission_classes = [IsAdmin]
+    permission_classes = [CanViewReports]
 
     @extend_schema(responses={200: ReportOutputSerializer, 404: ErrorSerializer, **ERROR_RESPONSES})
     def get(self, request: Request, report_id: str) -> Response:
@@ -117,7 +145,7 @@ class ReportDetailApi(APIView):
 class ReportDownloadApi(APIView):
     """GET /api/reports/{id}/download/: the CSV as text/csv; 409 until the report is completed."""
 
-    permission_classes = [IsAdmin]
+    permission_classes = [CanViewReports]
 
     @extend_schema(
         responses={

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from zoneinfo import available_timezones
+
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
@@ -10,15 +12,25 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.permissions import IsAdmin
 from project.errors import ERROR_RESPONSES, ErrorSerializer
+from tasks_app.apis.permissions import CanChangeSchedules, CanViewSchedules
 from tasks_app.selectors.schedules import schedule_list, schedule_next_run
-from tasks_app.services.schedules import schedule_run_now, schedule_update
+from tasks_app.services.schedules import (
+    schedule_check_interval,
+    schedule_run_now,
+    schedule_update,
+)
 
 
 class IntervalSerializer(serializers.Serializer):
-    every = serializers.IntegerField(min_value=1)
+    every = serializers.IntegerField(
+        min_value=1, help_text="At least SCHEDULE_MIN_INTERVAL_SECONDS (10 s) in all."
+    )
     period = serializers.ChoiceField(choices=IntervalSchedule.PERIOD_CHOICES)
+
+    def validate(self, attrs):
+        schedule_check_interval(**attrs)  # the floor: a 400 naming `every`
+        return attrs
 
 
 class CrontabSerializer(serializers.Serializer):
@@ -27,7 +39,7 @@ class CrontabSerializer(serializers.Serializer):
     day_of_week = serializers.CharField(max_length=64, default="*")
     day_of_month = serializers.CharField(max_length=124, default="*")
     month_of_year = serializers.CharField(max_length=64, default="*")
-    timezone = serializers.CharField(max_length=63, default="UTC")
+    timezone = serializers.ChoiceField(choices=sorted(available_timezones()), default="UTC")
 
     def validate(self, attrs):
         try:  # the model's own validators: "61" minutes or an unknown time zone are refused here
@@ -69,7 +81,7 @@ SCHEDULE_RESPONSES = {200: ScheduleOutputSerializer, 404: ErrorSerializer, **ERR
 
 
 class ScheduleListApi(APIView):
-    permission_classes = [IsAdmin]
+    permission_classes = [CanViewSchedules]
 
     @extend_schema(
         operation_id="schedules_list",
@@ -80,7 +92,7 @@ class ScheduleListApi(APIView):
 
 
 class ScheduleDetailApi(APIView):
-    permission_classes = [IsAdmin]
+    permission_classes = [CanViewSchedules]
 
     @extend_schema(operation_id="schedules_retrieve", responses=SCHEDULE_RESPONSES)
     def get(self, request, schedule_id: int):
@@ -91,7 +103,7 @@ class ScheduleDetailApi(APIView):
 class ScheduleUpdateApi(APIView):
     """Change `enabled`, and either `interval` or `crontab`."""
 
-    permission_classes = [IsAdmin]
+    permission_classes = [CanChangeSchedules]
 
     class InputSerializer(serializers.Serializer):
         enabled = serializers.BooleanField(required=False)
@@ -119,7 +131,7 @@ class ScheduleUpdateApi(APIView):
 class ScheduleRunApi(APIView):
     """Send the task once now, with the schedule's queue, expiry, priority and headers."""
 
-    permission_classes = [IsAdmin]
+    permission_classes = [CanChangeSchedules]
 
     @extend_schema(
         operation_id="schedules_run",

@@ -9,8 +9,8 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.permissions import IsAdmin
 from project.errors import ERROR_RESPONSES, ErrorSerializer
+from tasks_app.apis.permissions import CanViewTaskHistory
 from tasks_app.selectors.task_results import (
     task_result_arguments,
     task_result_display_status,
@@ -20,7 +20,7 @@ from tasks_app.selectors.task_results import (
 
 
 class TaskDetailApi(APIView):
-    permission_classes = [IsAdmin]
+    permission_classes = [CanViewTaskHistory]
 
     class OutputSerializer(serializers.Serializer):
         task_id = serializers.CharField()

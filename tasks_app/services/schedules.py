@@ -9,8 +9,11 @@ from __future__ import annotations
 import copy
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, TypeVar
+from zoneinfo import available_timezones
 
+from django.conf import settings
 from django.core.exceptions import MultipleObjectsReturned, ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
@@ -158,6 +161,15 @@ def schedule_run_now(*, schedule: PeriodicTask, task_queue: TaskQueue | None = N
     )
 
 
+def schedule_check_interval(*, every: int, period: str) -> None:
+    """The floor on intervals people give a schedule through the API and the admin's form:
+    SCHEDULE_MIN_INTERVAL_SECONDS, so that nobody makes beat send a task many times a second.
+    (Code and tests may schedule faster through `schedule_update`.)"""
+    floor = settings.SCHEDULE_MIN_INTERVAL_SECONDS
+    if every < 1 or timedelta(**{period: every}).total_seconds() < floor:
+        raise ValidationError({"every": f"A schedule runs at most every {floor} seconds."})
+
+
 def _interval(*, every: int, period: str, using: str = "default") -> IntervalSchedule:
     if every < 1:
         raise ValidationError({"every": "Must be at least 1."})
@@ -185,6 +197,8 @@ def _crontab(
         "month_of_year": month_of_year,
         "timezone": timezone,
     }
+    if timezone not in available_timezones():  # ZoneInfo would read a path such as ../../x
+        raise ValidationError({"timezone": f"Unknown time zone {timezone!r}."})
     CrontabSchedule(**fields).full_clean()  # the model's validators reject "61" or "mon-xyz"
     return _get_or_create(CrontabSchedule.objects.using(using), **fields)
 

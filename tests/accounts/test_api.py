@@ -6,6 +6,8 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from axes.helpers import get_client_cache_keys
+from axes.models import AccessAttempt
 from django.conf import settings
 from django.core.cache import caches
 from django.test import override_settings
@@ -74,18 +76,18 @@ def test_login_validates_its_input():
 
 
 def test_failed_logins_are_throttled_per_client_and_successes_are_not(plain_user):
-    limit = int(settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["login_failures"].split("/")[0])
+    limit = settings.AXES_FAILURE_LIMIT
     client = APIClient()
     for _ in range(limit + 3):  # successes do not count
         assert login(client, plain_user.username).status_code == 200
     for _ in range(limit):
         assert login(client, plain_user.username, "wrong").status_code == 401
     throttled = assert_error(login(client, plain_user.username), 429)
-    assert "throttled" in throttled["message"]
-    # A forged X-Forwarded-For is not a new client (NUM_PROXIES=0 trusts only the peer address).
+    assert "Too many failed logins" in throttled["message"]
+    # A forged X-Forwarded-For is not a new client (TRUSTED_PROXIES=0 trusts only the peer).
     assert login(client, plain_user.username, HTTP_X_FORWARDED_FOR="10.9.8.7").status_code == 429
-    # Another client is not affected.
-    other = login(APIClient(REMOTE_ADDR="10.0.0.2"), plain_user.username)
+    # Another client, logging in to another account, is not affected.
+    other = login(APIClient(REMOTE_ADDR="10.0.0.2"), UserFactory().username)
     assert other.status_code == 200
 
 
@@ -358,13 +360,15 @@ def test_failure_counts_live_in_the_shared_cache_when_configured(plain_user):
         "LOCATION": url,
         "KEY_PREFIX": prefix,
     }
-    limit = int(settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["login_failures"].split("/")[0])
+    limit = settings.AXES_FAILURE_LIMIT
     with override_settings(CACHES={"default": redis_cache}):
         for _ in range(limit):
             assert login(APIClient(), plain_user.username, "wrong").status_code == 401
-        key = "throttle_login_failures_127.0.0.1"
+        keys = get_client_cache_keys(
+            AccessAttempt(username=plain_user.username, ip_address="127.0.0.1")
+        )
         # A new connection, as another process would open, sees every failure.
         other_process = caches.create_connection("default")
-        assert len(other_process.get(key)) == limit
+        assert [other_process.get(key) for key in keys] == [limit, limit]
         assert login(APIClient(), plain_user.username).status_code == 429
-        other_process.delete(key)
+        other_process.delete_many(keys)

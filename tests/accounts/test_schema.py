@@ -1,6 +1,6 @@
 """Schemathesis over /api/schema/: generated requests (valid and invalid) against the real app.
 
-Checks: no 5xx, documented status codes and content types, and bodies that match the schema.
+Checks: all of schemathesis's (`--checks all`) but one, explained at ALL_CHECKS.
 Requests carry a real bearer token of a SUPER_ADMIN, so the admin-only operations are reached.
 Bounded by `max_examples` so that the whole run stays well under a minute.
 """
@@ -17,21 +17,17 @@ from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
 from django.test import override_settings
 from hypothesis import HealthCheck, settings
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
+from schemathesis.checks import CHECKS, load_all_checks
 
 from tests.factories import SuperAdminFactory, UserFactory, open_session
 
-CHECKS = [
-    not_a_server_error,
-    status_code_conformance,
-    content_type_conformance,
-    response_schema_conformance,
-]
+load_all_checks()
+# `--checks all`, less one, for a reason OpenAPI cannot fix: "schema-valid request rejected"
+# (ST202). The API refuses, with a 400 naming the field, data no JSON schema can describe:
+# Django's password validators (common, numeric, like the username), usernames of mixed scripts
+# or made of look-alikes, a username or email already taken, created_before not later than
+# created_after. Each such 400 is in the error shape, which the other checks verify.
+ALL_CHECKS = [check for check in CHECKS.get_all() if check.__name__ != "positive_data_acceptance"]
 
 
 # Loaded at collection: the schema view needs no database. (`schemathesis.pytest.from_fixture`
@@ -79,4 +75,4 @@ def test_api_conforms_to_its_schema(case, direct_wsgi, scene, task_queue):
             pass  # malformed ids stay: they must get a JSON 404
         else:
             case.path_parameters["user_id"] = str(scene["target"].pk)  # reach the real row
-    case.call_and_validate(headers={"Authorization": f"Bearer {token}"}, checks=CHECKS)
+    case.call_and_validate(headers={"Authorization": f"Bearer {token}"}, checks=ALL_CHECKS)

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.test import override_settings
+from django.test import RequestFactory, override_settings
 from django.utils import timezone
 
 from accounts.models import AuthSession, Role, User
@@ -137,11 +137,17 @@ def test_update_rejects_a_taken_email_in_another_case():
     assert "email" in exc.value.message_dict
 
 
+def login_request(**headers):
+    """The HTTP request a login comes with: the throttle counts per its client address."""
+    return RequestFactory().post("/api/auth/login/", **headers)
+
+
 @override_settings(AUTH_SESSION_TTL_HOURS=3)
 def test_login_stores_only_a_hash_and_uses_the_configured_lifetime():
     user = UserFactory()
     before = timezone.now()
-    issued = auth_session_create(username=user.username, password=PASSWORD, user_agent="x" * 999)
+    request = login_request(HTTP_USER_AGENT="x" * 999)
+    issued = auth_session_create(request=request, username=user.username, password=PASSWORD)
     session = issued.session
     assert session.token_hash == token_hash(issued.token) != issued.token
     assert not AuthSession.objects.filter(token_hash=issued.token).exists()
@@ -156,7 +162,7 @@ def test_login_failures_look_the_same(case):
     username = "nobody" if case == "unknown user" else user.username
     password = "wrong" if case == "wrong password" else PASSWORD
     with pytest.raises(AuthenticationError) as exc:
-        auth_session_create(username=username, password=password)
+        auth_session_create(request=login_request(), username=username, password=password)
     assert exc.value.message == "Unable to log in with the given username and password."
 
 

@@ -36,6 +36,7 @@ def test_production_services_come_from_the_environment(clean_environ):
     clean_environ.setenv("DATABASE_URL", "postgres://app:pw@db.internal:5433/tasks")
     clean_environ.setenv("CELERY_BROKER_URL", "redis://cache.internal:6379/1")
     clean_environ.setenv("CELERY_WORKER_CONCURRENCY", "8")
+    clean_environ.setenv("CACHE_URL", "redis://cache.internal:6379/3")
     clean_environ.setenv("DJANGO_DEBUG", "false")
     clean_environ.setenv("DJANGO_SECRET_KEY", "s3cret-" * 8)
     env = load_env()

@@ -92,6 +92,7 @@ def test_a_venv_from_requirements_txt_alone_runs_the_project(tmp_path):
         "DJANGO_ALLOWED_HOSTS": "tasks.example.com",
         "VAR_DIR": str(tmp_path),
         "CELERY_BROKER_URL": broker,
+        "CACHE_URL": broker,
         "LOG_FORMAT": "json",
         **bucket.env(),
     }

@@ -81,6 +81,7 @@ def test_a_too_short_timeout_stops_a_production_process_with_one_line(command):
         "DJANGO_SETTINGS_MODULE": "project.settings",
         "CELERY_BROKER_URL": "redis://127.0.0.1:6379/13",
         "CELERY_BROKER_VISIBILITY_TIMEOUT": "1000",
+        "CACHE_URL": "redis://127.0.0.1:6379/13",
         "DJANGO_DEBUG": "false",
         "DJANGO_SECRET_KEY": "production-" + "x" * 40,
     }

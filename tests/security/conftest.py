@@ -42,6 +42,7 @@ def production_env(tmp_path: Path, **overrides: str) -> dict[str, str]:
         DJANGO_ALLOWED_HOSTS="localhost,127.0.0.1",
         DATABASE_URL=f"postgres://app:{DB_PASSWORD}@127.0.0.1:1/app",
         CELERY_BROKER_URL=f"redis://:{BROKER_PASSWORD}@127.0.0.1:1/1",
+        SINGLE_PROCESS="true",  # one gunicorn worker; compose gives every process CACHE_URL
         VAR_DIR=str(tmp_path / "var"),
         PYTHONUNBUFFERED="1",
     )

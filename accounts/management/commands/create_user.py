@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import getpass
-import os
+from django.core.management.base import BaseCommand, CommandParser
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
-
+from accounts.management.password_input import PASSWORD_ENV_HELP, read_password
 from accounts.models import Role
 from accounts.services import user_create
 from project.commands import service_errors
@@ -30,25 +28,11 @@ class Command(BaseCommand):
         parser.add_argument(
             "--password-env",
             metavar="VARIABLE",
-            help="Read the password from this environment variable (keeps it out of the "
-            "process list and shell history). Without it the password is asked for.",
+            help=PASSWORD_ENV_HELP,
         )
 
     def handle(self, *args, username: str, email: str, role: str, **options) -> None:
-        password = self._password(options["password_env"])
+        password = read_password(options["password_env"])
         with service_errors():
             user = user_create(username=username, email=email, password=password, role=role)
         self.stdout.write(self.style.SUCCESS(f"Created {user.role} {user.username} ({user.pk})."))
-
-    def _password(self, variable: str | None) -> str:
-        if variable:
-            password = os.environ.get(variable)
-            if not password:
-                raise CommandError(f"Environment variable {variable} is not set or empty.")
-            return password
-        if not os.isatty(0):
-            raise CommandError("No terminal to ask for the password: use --password-env.")
-        password = getpass.getpass("Password: ")
-        if password != getpass.getpass("Password (again): "):
-            raise CommandError("The two passwords differ.")
-        return password

@@ -11,6 +11,7 @@ import csv
 import io
 import json
 import logging
+import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import IO, Any
@@ -71,8 +72,9 @@ def report_generate(
     tmp = report_tmp_path(report.pk)
     progress = _Progress(report.pk, on_progress)
     try:
-        tmp.parent.mkdir(parents=True, exist_ok=True)
-        with tmp.open("wb", buffering=1 << 20) as out:
+        tmp.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # Personal data: readable by the app's user only, from the first byte (umask aside).
+        with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb", 1 << 20) as out:
             out.write(_header_line())
             if connection.vendor == "postgresql":
                 rows = _export_postgres(report.filters, out, progress)

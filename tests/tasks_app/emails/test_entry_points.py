@@ -60,7 +60,7 @@ def create_by_rest(actor: User, username: str, email: str, password: str) -> str
 
 def create_in_admin(actor: User, username: str, email: str, password: str) -> str:
     client = Client()
-    assert client.login(username=actor.username, password=PASSWORD)
+    client.force_login(actor)
     response = client.post(
         reverse("admin:accounts_user_add"),
         {
