@@ -13,7 +13,7 @@ from django.utils.html import format_html
 from django.utils.http import urlencode
 from django_celery_results.models import TaskResult
 
-from tasks_app.downloads import report_file_response
+from tasks_app.downloads import ReportFileGone, report_file_response
 from tasks_app.models import UserReport
 from tasks_app.services.reports.housekeeping import report_delete
 
@@ -118,7 +118,11 @@ class UserReportAdmin(admin.ModelAdmin):
         if not report.is_completed():
             self.message_user(request, f"The report is {report.status}.", level=messages.WARNING)
             return redirect("admin:tasks_app_userreport_change", report.pk)
-        return report_file_response(report)
+        try:
+            return report_file_response(report)
+        except ReportFileGone as exc:
+            self.message_user(request, exc.message, level=messages.ERROR)
+            return redirect("admin:tasks_app_userreport_change", report.pk)
 
     def delete_model(self, request: HttpRequest, obj: UserReport) -> None:
         report_delete(report=obj)

@@ -143,7 +143,8 @@ class ReportDetailApi(APIView):
 
 
 class ReportDownloadApi(APIView):
-    """GET /api/reports/{id}/download/: the CSV as text/csv; 409 until the report is completed."""
+    """GET /api/reports/{id}/download/: the CSV as text/csv; 409 until the report is completed,
+    410 if its file has left storage."""
 
     permission_classes = [CanViewReports]
 
@@ -151,6 +152,7 @@ class ReportDownloadApi(APIView):
         responses={
             (200, "text/csv"): OpenApiResponse(description="The CSV file."),
             409: OpenApiResponse(ErrorSerializer, description="The report is not completed."),
+            410: OpenApiResponse(ErrorSerializer, description="Its file is no longer in storage."),
             404: ErrorSerializer,
             **ERROR_RESPONSES,
         }

@@ -72,6 +72,18 @@ def test_download_of_an_unfinished_report_is_409(client_as, admin):
     assert "pending" in response.json()["message"]
 
 
+def test_download_of_a_report_whose_file_left_storage_is_410_not_a_500(client_as, admin):
+    report = report_create(requested_by=admin, filters={})
+    report_generate(report_id=report.pk)
+    report.refresh_from_db()
+    report.file.storage.delete(report.file.name)  # gone behind the report's back
+
+    response = client_as(admin).get(f"/api/reports/{report.pk}/download/")
+
+    assert response.status_code == 410
+    assert "request the report again" in response.json()["message"]
+
+
 def test_bad_filters_are_400_naming_each_filter_and_create_nothing(client_as, admin):
     response = client_as(admin).post(
         "/api/reports/", {"filters": {"role": "GOD", "colour": "red"}}, format="json"
