@@ -154,18 +154,14 @@ def task_stats(*, now: datetime.datetime | None = None) -> list[TaskStats]:
     return sorted(stats.values(), key=lambda s: s.task_name)
 
 
-def task_results_expired_q(
-    *,
-    now: datetime.datetime | None = None,
-    retention: dict[str, datetime.timedelta] | None = None,
-) -> Q:
+def task_results_expired_q(*, now: datetime.datetime | None = None) -> Q:
     """History past its retention (TASK_HISTORY_RETENTION), measured from `date_done` (the last
     state change): SUCCESS after the success period; every other status after the failure period
     (FAILURE, REVOKED and REJECTED are outcomes someone comes back to look into; a row left
     PENDING, RECEIVED, STARTED or RETRY that long is a stalled task's only record); a named task
     after its own period, whatever its status."""
     now = now or timezone.now()
-    retention = retention or settings.TASK_HISTORY_RETENTION
+    retention = settings.TASK_HISTORY_RETENTION
     named = {key: period for key, period in retention.items() if "." in key}
     by_status = Q(status=states.SUCCESS, date_done__lt=now - retention["success"]) | (
         ~Q(status=states.SUCCESS) & Q(date_done__lt=now - retention["failure"])
