@@ -7,7 +7,9 @@ environment. A bad value raises `ConfigurationError` with one line naming the va
 
 from __future__ import annotations
 
+import datetime
 import os
+import re
 import warnings
 from pathlib import Path
 from typing import Any, Literal
@@ -28,6 +30,14 @@ DEV_SECRET_KEY = "django-insecure-dev-only-key-do-not-use-in-production"  # noqa
 PLACEHOLDER_SECRETS = frozenset({"change-me", "changeme", "password", "secret", DEV_SECRET_KEY})
 # Django's own rule for a strong key (check --deploy, security.W009).
 SECRET_KEY_MIN_LENGTH = 50
+# Task history (TASK_HISTORY_RETENTION): how long finished tasks are kept unless overridden, and the
+# shortest period accepted, so the overview's windows (24 hours and 7 days) always hold every row.
+TASK_HISTORY_RETENTION_DEFAULTS = {
+    "success": datetime.timedelta(days=7),
+    "failure": datetime.timedelta(days=30),
+}
+TASK_HISTORY_MIN_RETENTION = datetime.timedelta(days=7)
+_RETENTION_ITEM = re.compile(r"^(?P<key>[A-Za-z_][\w.]*)=(?P<amount>\d+)(?P<unit>[hd])$")
 
 
 class ConfigurationError(Exception):
@@ -160,6 +170,8 @@ class Env(BaseSettings):
     report_tmp_dir: Path = VAR_DIR / "tmp" / "reports"
     beat_down_after_seconds: int = Field(default=60, ge=10)
     task_stalled_after_seconds: int = Field(default=3600, ge=1)
+    # "success=7d,failure=30d,tasks_app.generate_user_report=90d": see parse_task_history_retention.
+    task_history_retention: str = ""
     celery: CelerySettings = Field(default_factory=CelerySettings)
     email: EmailSettings = Field(default_factory=EmailSettings)
     storage: StorageSettings = Field(default_factory=StorageSettings)
@@ -176,6 +188,12 @@ class Env(BaseSettings):
             ) from None
         if not config.get("NAME"):
             raise ValueError("names no database")
+        return value
+
+    @field_validator("task_history_retention")
+    @classmethod
+    def _parseable_task_history_retention(cls, value: str) -> str:
+        parse_task_history_retention(value)
         return value
 
     @model_validator(mode="after")
@@ -226,6 +244,14 @@ class Env(BaseSettings):
         return self
 
     @property
+    def task_history_retention_policy(self) -> dict[str, datetime.timedelta]:
+        """The defaults, then the configured periods (keys: success, failure, task names)."""
+        return {
+            **TASK_HISTORY_RETENTION_DEFAULTS,
+            **parse_task_history_retention(self.task_history_retention),
+        }
+
+    @property
     def secret_key(self) -> str:
         """The configured key; the public development key only when debug is on and none is set
         (the validator refuses a missing key without debug)."""
@@ -265,6 +291,31 @@ class Env(BaseSettings):
             }
             config["TEST"] = {"NAME": str(Path(config["NAME"]).with_name("test.sqlite3"))}
         return config
+
+
+def parse_task_history_retention(value: str) -> dict[str, datetime.timedelta]:
+    """`key=period` pairs separated by commas; a period is hours or days (`36h`, `90d`).
+
+    A key is `success` (how long successful tasks are kept), `failure` (every other status), or a
+    task name (every status of that task). No period may be shorter than the overview's longest
+    window, which would otherwise count fewer tasks than ran.
+    """
+    periods: dict[str, datetime.timedelta] = {}
+    for item in filter(None, (part.strip() for part in value.split(","))):
+        match = _RETENTION_ITEM.match(item)
+        if not match:
+            raise ValueError(f"{item!r} is not name=period, e.g. tasks_app.ping=7d or success=14d")
+        key, amount = match["key"], int(match["amount"])
+        if "." not in key and key not in TASK_HISTORY_RETENTION_DEFAULTS:
+            raise ValueError(f"{key!r} is neither success, failure nor a dotted task name")
+        period = datetime.timedelta(**{"hours" if match["unit"] == "h" else "days": amount})
+        if period < TASK_HISTORY_MIN_RETENTION:
+            raise ValueError(
+                f"{item!r} is shorter than {TASK_HISTORY_MIN_RETENTION.days} days, "
+                "the overview's longest window"
+            )
+        periods[key] = period
+    return periods
 
 
 def variable_names() -> set[str]:

@@ -239,7 +239,11 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]  # never pickle: a message must not be able to run code
 CELERY_TIMEZONE = "UTC"
 CELERY_ENABLE_UTC = True
-CELERY_RESULT_EXPIRES = 3600  # celery.backend_cleanup (scheduled daily) deletes older results
+# https://docs.celeryq.dev/en/stable/userguide/configuration.html#result-expires
+# None: Celery expires nothing (the backend's cleanup() returns at once and beat installs no
+# celery.backend_cleanup); tasks_app.expire_task_history keeps history by TASK_HISTORY_RETENTION.
+# A result backend other than the ORM keeps the seed's hour.
+CELERY_RESULT_EXPIRES = None if CELERY_RESULT_BACKEND == "django-db" else 3600
 # https://docs.celeryq.dev/en/stable/userguide/configuration.html#result-extended
 CELERY_RESULT_EXTENDED = True  # task name, args, worker and dates land in TaskResult
 CELERY_TASK_TRACK_STARTED = True
@@ -260,6 +264,8 @@ BEAT_DOWN_AFTER_SECONDS = ENV.beat_down_after_seconds
 SCHEDULE_MIN_INTERVAL_SECONDS = 10
 # A STARTED task with no time limit shows as stalled after this long (docs/periodic.md).
 TASK_STALLED_AFTER_SECONDS = ENV.task_stalled_after_seconds
+# How long task history is kept: {"success": ..., "failure": ..., "<task name>": ...} (timedeltas).
+TASK_HISTORY_RETENTION = ENV.task_history_retention_policy
 
 # --- REST API
 REST_FRAMEWORK = {

@@ -152,3 +152,34 @@ def task_stats(*, now: datetime.datetime | None = None) -> list[TaskStats]:
         name = task_name or "(unknown)"
         stats.setdefault(name, TaskStats(name)).counts[status] = n
     return sorted(stats.values(), key=lambda s: s.task_name)
+
+
+def task_results_expired_q(*, now: datetime.datetime | None = None) -> Q:
+    """History past its retention (TASK_HISTORY_RETENTION), measured from `date_done` (the last
+    state change): SUCCESS after the success period; every other status after the failure period
+    (FAILURE, REVOKED and REJECTED are outcomes someone comes back to look into; a row left
+    PENDING, RECEIVED, STARTED or RETRY that long is a stalled task's only record); a named task
+    after its own period, whatever its status."""
+    now = now or timezone.now()
+    retention = settings.TASK_HISTORY_RETENTION
+    named = {key: period for key, period in retention.items() if "." in key}
+    by_status = Q(status=states.SUCCESS, date_done__lt=now - retention["success"]) | (
+        ~Q(status=states.SUCCESS) & Q(date_done__lt=now - retention["failure"])
+    )
+    condition = (~Q(task_name__in=list(named)) & by_status) if named else by_status
+    for task_name, period in named.items():
+        condition |= Q(task_name=task_name, date_done__lt=now - period)
+    return condition
+
+
+def task_results_expired_counts(
+    *, now: datetime.datetime | None = None
+) -> list[tuple[str, str, int]]:
+    """What the retention would delete now, as (task name, status, rows): one grouped query."""
+    rows = (
+        TaskResult.objects.filter(task_results_expired_q(now=now))
+        .values_list("task_name", "status")
+        .annotate(n=Count("*"))
+        .order_by("task_name", "status")
+    )
+    return [(task_name or "(unknown)", status, n) for task_name, status, n in rows]

@@ -75,12 +75,11 @@ DEFAULT_SCHEDULES: tuple[DefaultSchedule, ...] = (
         expire_seconds=300,
     ),
     DefaultSchedule(
-        # Beat's own name for this entry; our scheduler does not re-create it at start.
-        name="celery.backend_cleanup",
-        task="celery.backend_cleanup",
-        description="Delete task results older than CELERY_RESULT_EXPIRES from the ORM.",
-        crontab={"minute": "0", "hour": "4"},
-        expire_seconds=12 * 3600,
+        name="expire-task-history",
+        task="tasks_app.expire_task_history",
+        description="Delete task history past its retention (TASK_HISTORY_RETENTION), in batches.",
+        interval={"every": 1, "period": IntervalSchedule.HOURS},
+        expire_seconds=3600,
     ),
 )
 

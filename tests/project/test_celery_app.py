@@ -17,7 +17,7 @@ def test_json_only_in_utc():
 
 
 def test_seed_worker_and_result_settings():
-    assert app.conf.result_expires == 3600
+    assert app.conf.result_expires is None  # history is kept by TASK_HISTORY_RETENTION
     assert app.conf.worker_prefetch_multiplier == 1
     assert app.conf.worker_concurrency == settings.CELERY_WORKER_CONCURRENCY
     assert app.conf.task_default_queue == "default"

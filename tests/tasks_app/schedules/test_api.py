@@ -39,7 +39,7 @@ def test_list_shows_every_schedule_with_its_timing(admin_api):
     assert response.status_code == 200
     by_name = {row["name"]: row for row in response.json()}
     assert by_name["cleanup-expired-sessions"]["interval"] == {"every": 1, "period": "hours"}
-    assert by_name["celery.backend_cleanup"]["crontab"]["hour"] == "4"
+    assert by_name["expire-reports"]["crontab"]["hour"] == "3"
     assert by_name["cleanup-expired-sessions"]["next_run_at"] is not None
 
 

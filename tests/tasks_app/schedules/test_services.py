@@ -36,9 +36,9 @@ def test_default_schedules_exist_after_migrate_with_no_manual_step():
         "3",
         "*",
     )
-    backend = tasks["celery.backend_cleanup"]
-    assert backend.task == "celery.backend_cleanup"
-    assert (backend.crontab.minute, backend.crontab.hour) == ("0", "4")
+    history = tasks["expire-task-history"]
+    assert history.task == "tasks_app.expire_task_history"
+    assert (history.interval.every, history.interval.period) == (1, IntervalSchedule.HOURS)
     # The recovery sweeps of the email pipeline and the reports.
     sweeps = {
         name: (tasks[name].task, tasks[name].interval.every, tasks[name].interval.period)
@@ -90,7 +90,10 @@ def test_beat_start_does_not_reset_an_edited_backend_cleanup():
     """The stock DatabaseScheduler update_or_create's `celery.backend_cleanup` at every start;
     ours leaves the row alone."""
     weekly = CrontabSchedule.objects.create(minute="15", hour="2", day_of_week="sun")
-    PeriodicTask.objects.filter(name="celery.backend_cleanup").update(crontab=weekly)
+    # A database set up before history retention (tasks_app migration 0006 disables it).
+    PeriodicTask.objects.create(
+        name="celery.backend_cleanup", task="celery.backend_cleanup", crontab=weekly
+    )
 
     scheduler = DatabaseScheduler(app=celery_app)  # what `celery beat` builds at start
     scheduler.setup_schedule()  # (the stock one installs its default entries here)
@@ -100,11 +103,11 @@ def test_beat_start_does_not_reset_an_edited_backend_cleanup():
 
 @pytest.mark.django_db
 def test_next_run_of_a_crontab_is_its_exact_minute():
-    backend = PeriodicTask.objects.get(name="celery.backend_cleanup")  # crontab 0 4 * * *
+    reports = PeriodicTask.objects.get(name="expire-reports")  # crontab 30 3 * * *
 
-    next_run = schedule_next_run(backend)
+    next_run = schedule_next_run(reports)
 
-    assert (next_run.hour, next_run.minute, next_run.second, next_run.microsecond) == (4, 0, 0, 0)
+    assert (next_run.hour, next_run.minute, next_run.second, next_run.microsecond) == (3, 30, 0, 0)
     assert datetime.timedelta(0) < next_run - timezone.now() <= datetime.timedelta(days=1)
 
 

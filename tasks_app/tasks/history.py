@@ -1,0 +1,17 @@
+"""Task history housekeeping (scheduled in the database by django-celery-beat)."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from tasks_app.services.history_retention import task_history_expire
+
+
+@shared_task(name="tasks_app.expire_task_history", time_limit=900, soft_time_limit=840)
+def expire_task_history() -> dict[str, int]:
+    """Delete task history past its retention (TASK_HISTORY_RETENTION), in short batches.
+
+    On redelivery or an overlapping run it deletes only what is still there and counts only the
+    rows it deleted itself, so running twice is harmless.
+    """
+    return {"deleted": task_history_expire()}
