@@ -37,8 +37,9 @@ import psycopg  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 
-from accounts.cleanup import DEFAULT_BATCH_SIZE, sessions_clear_expired  # noqa: E402
+from accounts.cleanup import sessions_clear_expired  # noqa: E402
 from accounts.models import AuthSession, User  # noqa: E402
+from project.batched_delete import DEFAULT_BATCH_SIZE  # noqa: E402
 
 TABLE = AuthSession._meta.db_table
 COPY = "bench_authsession_copy"

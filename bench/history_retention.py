@@ -39,11 +39,9 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection, reset_queries  # noqa: E402
 from django_celery_results.models import TaskResult  # noqa: E402
 
+from project.batched_delete import DEFAULT_BATCH_SIZE  # noqa: E402
 from tasks_app.selectors.task_results import task_results_expired_q  # noqa: E402
-from tasks_app.services.history_retention import (  # noqa: E402
-    DEFAULT_BATCH_SIZE,
-    task_history_expire,
-)
+from tasks_app.services.history_retention import task_history_expire  # noqa: E402
 
 TABLE = TaskResult._meta.db_table
 COPIES = ("bench_taskresult_single", "bench_taskresult_limit")

@@ -5,8 +5,9 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from accounts.cleanup import DEFAULT_BATCH_SIZE, sessions_clear_expired
+from accounts.cleanup import sessions_clear_expired
 from accounts.selectors import sessions_count_expired
+from project.batched_delete import DEFAULT_BATCH_SIZE
 
 
 class Command(BaseCommand):

@@ -5,8 +5,9 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from project.batched_delete import DEFAULT_BATCH_SIZE
 from tasks_app.selectors.task_results import task_results_expired_counts
-from tasks_app.services.history_retention import DEFAULT_BATCH_SIZE, task_history_expire
+from tasks_app.services.history_retention import task_history_expire
 
 
 class Command(BaseCommand):
