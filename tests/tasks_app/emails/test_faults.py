@@ -33,7 +33,7 @@ from tests.support.polling import wait_for
 from tests.support.redis_server import RedisServer
 from tests.support.services import redis_url, require, unavailable
 from tests.support.smtp import SmtpServer
-from tests.support.worker import BASE_DIR, LOG_DIR, BrokerWorker, worker_env
+from tests.support.worker import BASE_DIR, LOG_DIR, BrokerWorker, private_queue, worker_env
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -63,10 +63,10 @@ def test_no_email_is_lost_or_duplicated_when_a_worker_is_killed_mid_batch(
     url = redis_url()
     require("Redis (a broker that redelivers what a killed worker never acknowledged)", url)
     app = publisher_app(url)
-    settings.CELERY_TASK_DEFAULT_QUEUE = queue = f"emails-kill-{uuid.uuid4().hex[:8]}"
+    queue = f"emails-kill-{uuid.uuid4().hex[:8]}"
     env = smtp.worker_env(
         EMAIL_TIMEOUT="1",  # keeps the claim lease of an interrupted send short (13 s)
-        CELERY_TASK_DEFAULT_QUEUE=queue,
+        **private_queue(settings, "emails", queue),
         CELERY_BROKER_VISIBILITY_TIMEOUT="10",  # redeliver the killed worker's messages after 10 s
         CELERY_TASK_DEFAULT_RETRY_DELAY="1",
     )
@@ -126,14 +126,15 @@ def test_welcome_email_is_sent_once_when_redis_was_down_during_user_creation(
     relay = None
     try:
         app = publisher_app(redis.url)
-        settings.CELERY_TASK_DEFAULT_QUEUE = queue = f"emails-outage-{uuid.uuid4().hex[:8]}"
-        broker_worker(app, queues=queue, **smtp.worker_env(CELERY_TASK_DEFAULT_QUEUE=queue))
+        queue = f"emails-outage-{uuid.uuid4().hex[:8]}"
+        route = private_queue(settings, "emails", queue)
+        broker_worker(app, queues=queue, **smtp.worker_env(**route))
         LOG_DIR.mkdir(parents=True, exist_ok=True)
         with (LOG_DIR / "relay-outbox.log").open("wb") as log:  # the Procfile's `outbox` process
             relay = subprocess.Popen(
                 [sys.executable, "manage.py", "relay_outbox", "--loop", "--interval", "0.2"],
                 cwd=BASE_DIR,
-                env=worker_env(CELERY_BROKER_URL=redis.url),
+                env=worker_env(CELERY_BROKER_URL=redis.url, **route),  # it routes what it relays
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
