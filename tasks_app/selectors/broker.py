@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from celery import current_app
+from celery import Celery, current_app
 from django.conf import settings
 from django_celery_beat.models import PeriodicTask
 from kombu import Connection
@@ -27,14 +27,15 @@ def monitored_queues() -> list[str]:
     return sorted(queues)
 
 
-def queue_lengths(queues: list[str]) -> dict[str, int | None]:
-    """Messages waiting per queue (None when the broker cannot be asked quickly).
+def queue_lengths(queues: list[str], *, app: Celery | None = None) -> dict[str, int | None]:
+    """Messages waiting per queue on the broker of `app` (the project's by default; None when the
+    broker cannot be asked quickly).
 
     kombu's passive `queue_declare` answers on every broker: RabbitMQ's own count, the Redis lists
     (priorities included), the embedded broker's files. A queue the broker does not know holds
     nothing (Redis drops an empty list), so it counts 0."""
     try:
-        with current_app.connection_for_read(
+        with (app or current_app).connection_for_read(
             connect_timeout=PROBE_TIMEOUT,
             transport_options={"socket_timeout": PROBE_TIMEOUT},  # Redis: no hanging read
         ) as conn:

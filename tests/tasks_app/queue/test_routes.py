@@ -8,13 +8,14 @@ routes and to the workers' environment, so the session's worker takes none of th
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
-import psycopg
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 from django_celery_results.models import TaskResult
 
 from accounts.services import user_create
@@ -23,13 +24,18 @@ from tasks_app.models import UserReport
 from tasks_app.queue.celery import CeleryTaskQueue
 from tasks_app.selectors.broker import queue_lengths
 from tasks_app.services.emails.queueing import email_queue
+from tasks_app.services.reports.export import report_tmp_path
 from tasks_app.services.reports.requests import report_request
 from tests.support import worker as worker_support
 from tests.support.polling import wait_for
 from tests.support.smtp import SmtpServer
 from tests.support.worker import CeleryWorker, private_queue
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(120)]
+pytestmark = [
+    pytest.mark.broker,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.timeout(120),
+]
 
 KINDS = ("default", "reports", "emails")
 REPORT_SLOTS = 1
@@ -85,6 +91,14 @@ def test_a_queue_named_by_the_caller_wins_over_the_route(queues):
     assert (routed["queue"].name, asked["queue"].name) == (queues["reports"], "ops")
 
 
+def test_a_worker_started_without_queues_consumes_all_three(celery_worker, settings):
+    """The session's worker is started as `make run`'s (no --queues)."""
+    replies = celery_app.control.inspect([celery_worker.hostname], timeout=5).active_queues()
+
+    consumed = {queue["name"] for queue in replies[celery_worker.hostname]}
+    assert consumed == set(settings.TASK_QUEUES.values()) == {"default", "reports", "emails"}
+
+
 def test_each_task_lands_on_its_queue_and_runs_on_that_queue_s_worker(queues, start_routed_workers):
     report = report_request(requested_by=None, filters={})
     email = email_queue(to="routed@example.com", subject="Routed", body_html="<p>hi</p>")
@@ -102,51 +116,37 @@ def test_each_task_lands_on_its_queue_and_runs_on_that_queue_s_worker(queues, st
 
 @pytest.fixture
 def hold_reports() -> Iterator[Callable[[list[UserReport]], None]]:
-    """`hold(reports)` makes their exports last until the test ends.
+    """`hold(reports)` makes their exports wait until the test ends, on any database: each
+    report's temporary file is a named pipe, and opening it to write blocks until it has a reader.
 
-    Postgres: another connection locks the report rows, so the worker's claim (a conditional
-    UPDATE) waits. SQLite has no row lock that spares the email worker's writes, so there each
-    export is long instead: 300,000 users take over a second to write, and six of them queue up
-    for the one slot far longer than an email takes."""
-    if connection.vendor != "postgresql":
-        _insert_users_in_sql(300_000)
-        yield lambda reports: None
-        return
-    url = worker_support.test_database_url().replace("postgres://", "postgresql://", 1)
-    with psycopg.connect(url) as lock:
+    At the end a reader opens and closes each pipe, and the pipe is removed: a blocked export wakes
+    up, fails on the closed pipe (its report is marked failed), and one not started yet writes an
+    ordinary file."""
+    pipes: list[Path] = []
 
-        def hold(reports: list[UserReport]) -> None:
-            ids = [str(report.pk) for report in reports]
-            lock.execute(
-                "SELECT id FROM tasks_app_userreport WHERE id = ANY(%s::uuid[]) FOR UPDATE", [ids]
-            )
+    def hold(reports: list[UserReport]) -> None:
+        for report in reports:
+            path = report_tmp_path(report.pk)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            os.mkfifo(path)
+            pipes.append(path)
 
-        yield hold
-        lock.rollback()
-
-
-def _insert_users_in_sql(count: int) -> None:
-    """`count` plain users in one SQLite statement (ids: 32 hex digits, as Django stores UUIDs)."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < %s) "
-            "INSERT INTO accounts_user (id, username, email, password, role, is_active, created_at)"
-            " SELECT lower(hex(randomblob(16))), 'bulk' || i, 'bulk' || i || '@example.com', '!',"
-            " 'USER', 1, datetime('2025-01-01', '+' || i || ' seconds') FROM n",
-            [count],
-        )
+    yield hold
+    for path in pipes:
+        os.close(os.open(path, os.O_RDONLY | os.O_NONBLOCK))
+        path.unlink()
 
 
 def test_a_welcome_email_arrives_within_seconds_while_reports_fill_the_reports_worker(
     queues, smtp, start_routed_workers, hold_reports
 ):
-    with transaction.atomic():
-        reports = [report_request(requested_by=None, filters={}) for _ in range(REPORT_SLOTS + 5)]
-    hold_reports(reports)
     start_routed_workers()
+    with transaction.atomic():  # held before the commit publishes them
+        reports = [report_request(requested_by=None, filters={}) for _ in range(REPORT_SLOTS + 2)]
+        hold_reports(reports)
     wait_for(
-        lambda: queue_lengths([queues["reports"]])[queues["reports"]] < len(reports),
-        what="the reports worker to take a report",
+        lambda: UserReport.objects.filter(status=UserReport.Status.RUNNING).exists(),
+        what="a report to be running (blocked on its file)",
     )
 
     started = time.monotonic()
