@@ -45,7 +45,7 @@ from project.celery import app  # noqa: E402
 from tasks_app.models import EmailLog  # noqa: E402
 from tasks_app.services.emails.queueing import email_queue  # noqa: E402
 from tests.support.ports import free_port  # noqa: E402
-from tests.support.worker import CeleryWorker  # noqa: E402
+from tests.support.worker import CeleryWorker, private_queue  # noqa: E402
 
 
 class Counting:
@@ -87,7 +87,7 @@ def run_noop(hostname: str, count: int) -> tuple[float, float]:
 
 
 def run_emails(hostname: str, count: int, smtp: Counting) -> tuple[float, float]:
-    settings.CELERY_TASK_DEFAULT_QUEUE = queue = f"bench-email-{uuid.uuid4().hex[:6]}"
+    private_queue(settings, "emails", queue := f"bench-email-{uuid.uuid4().hex[:6]}")
     started = time.perf_counter()
     ids = [
         email_queue(

@@ -56,6 +56,9 @@ class CelerySettings(BaseSettings):
     broker_url: str = Field(default="filesystem://localhost//", description="redis://host:6379/1")
     result_backend: str = Field(default="django-db", description="where task results go")
     task_default_queue: str = Field(default="default", min_length=1)
+    # Queues of the routed work (project/settings.py TASK_ROUTES): reports and email.
+    reports_queue: str = Field(default="reports", min_length=1)
+    emails_queue: str = Field(default="emails", min_length=1)
     task_default_retry_delay: int = Field(default=60, ge=0)
     task_max_retries: int = Field(default=3, ge=0)
     worker_concurrency: int = Field(default=4, ge=1)

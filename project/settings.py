@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 from datetime import timedelta
 
+from kombu import Exchange, Queue
+
 from project.env import VAR_DIR, ConfigurationError, load_env
 from project.logging import logging_config
 
@@ -247,7 +249,29 @@ CELERY_RESULT_EXPIRES = None if CELERY_RESULT_BACKEND == "django-db" else 3600
 # https://docs.celeryq.dev/en/stable/userguide/configuration.html#result-extended
 CELERY_RESULT_EXTENDED = True  # task name, args, worker and dates land in TaskResult
 CELERY_TASK_TRACK_STARTED = True
-CELERY_TASK_DEFAULT_QUEUE = ENV.celery.task_default_queue
+# Queues by the kind of work they hold, and the kind of each routed task (the rest: "default").
+# Long reports get their own queue and workers, so they never hold back a welcome email.
+TASK_QUEUES = {
+    "default": ENV.celery.task_default_queue,
+    "reports": ENV.celery.reports_queue,
+    "emails": ENV.celery.emails_queue,
+}
+TASK_ROUTES = {
+    "tasks_app.generate_user_report": "reports",
+    "tasks_app.send_email": "emails",
+    "tasks_app.send_welcome_email": "emails",
+}
+# A router function rather than a dict of queue names: it reads the two settings above when a
+# task is sent (Celery reads its own routes once), so a test can give a queue a private name.
+# A queue given by the caller (PublishOptions.queue, a schedule's queue) still wins.
+# https://docs.celeryq.dev/en/stable/userguide/routing.html#routers
+CELERY_TASK_ROUTES = ("tasks_app.queue.routes.route_task",)
+# What a worker without -Q consumes: all three (`make run`'s one worker).
+# https://docs.celeryq.dev/en/stable/userguide/configuration.html#task-queues
+CELERY_TASK_QUEUES = [
+    Queue(name, Exchange(name), routing_key=name) for name in dict.fromkeys(TASK_QUEUES.values())
+]
+CELERY_TASK_DEFAULT_QUEUE = TASK_QUEUES["default"]
 CELERY_TASK_DEFAULT_RETRY_DELAY = ENV.celery.task_default_retry_delay
 CELERY_TASK_MAX_RETRIES = ENV.celery.task_max_retries
 CELERY_WORKER_CONCURRENCY = ENV.celery.worker_concurrency

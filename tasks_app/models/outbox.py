@@ -19,7 +19,12 @@ class OutboxMessage(models.Model):
     # the string a task would get anyway.
     args = models.JSONField(default=list, blank=True, encoder=DjangoJSONEncoder)
     kwargs = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
-    queue = models.CharField(max_length=200)
+    queue = models.CharField(
+        max_length=200,
+        blank=True,
+        default="",
+        help_text="The queue the caller asked for; empty: the task's route decides.",
+    )
     eta = models.DateTimeField(
         null=True, blank=True, help_text="Run not before (a countdown is stored as its deadline)."
     )

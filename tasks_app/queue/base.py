@@ -17,7 +17,7 @@ class PublishOptions:
     (django-celery-beat's `ModelEntry.options`) fit as they are: `PublishOptions(**entry.options)`.
     """
 
-    queue: str | None = None  # None: settings.CELERY_TASK_DEFAULT_QUEUE
+    queue: str | None = None  # None: the task's route (settings.TASK_ROUTES)
     priority: int | None = None
     expires: datetime | float | None = None  # a deadline, or seconds from the enqueue
     headers: Mapping[str, Any] = field(default_factory=dict)

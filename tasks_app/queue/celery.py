@@ -7,7 +7,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from celery import Celery
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -43,7 +42,7 @@ class CeleryTaskQueue(TaskQueue):
             task_name=task_name,
             args=list(args),
             kwargs=kwargs,
-            queue=options.queue or settings.CELERY_TASK_DEFAULT_QUEUE,
+            queue=options.queue or "",  # empty: Celery's router picks it (settings.TASK_ROUTES)
             eta=eta,
             options=_message_options(now, options),
         )

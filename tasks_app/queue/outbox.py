@@ -39,7 +39,7 @@ def outbox_publish(app: Celery, message: OutboxMessage) -> None:
         args=message.args,
         kwargs=message.kwargs,
         task_id=message.task_id,
-        queue=message.queue,
+        queue=message.queue or None,  # None: routed by task name
         eta=message.eta,
         retry=True,
         retry_policy=PUBLISH_RETRY_POLICY,

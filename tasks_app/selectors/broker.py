@@ -7,11 +7,11 @@ are away, and shows "unknown" instead.
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
-from celery import current_app
+from celery import Celery, current_app
 from django.conf import settings
 from django_celery_beat.models import PeriodicTask
+from kombu import Connection
 
 logger = logging.getLogger(__name__)
 
@@ -19,56 +19,42 @@ PROBE_TIMEOUT = 0.5  # seconds
 
 
 def monitored_queues() -> list[str]:
-    """The default queue, the queues of the schedules and those named in task routes."""
-    queues = {settings.CELERY_TASK_DEFAULT_QUEUE}
+    """The queues of the routes (settings.TASK_QUEUES) and those of the schedules."""
+    queues = set(settings.TASK_QUEUES.values())
     queues.update(
         q for q in PeriodicTask.objects.exclude(queue=None).values_list("queue", flat=True) if q
     )
-    routes = getattr(settings, "CELERY_TASK_ROUTES", None)
-    if isinstance(routes, dict):
-        queues.update(
-            route["queue"]
-            for route in routes.values()
-            if isinstance(route, dict) and "queue" in route
-        )
     return sorted(queues)
 
 
-def queue_lengths(queues: list[str]) -> dict[str, int | None]:
-    """Messages waiting per queue (None when the broker cannot be asked quickly)."""
-    broker = settings.CELERY_BROKER_URL
+def queue_lengths(queues: list[str], *, app: Celery | None = None) -> dict[str, int | None]:
+    """Messages waiting per queue on the broker of `app` (the project's by default; None when the
+    broker cannot be asked quickly).
+
+    kombu's passive `queue_declare` answers on every broker: RabbitMQ's own count, the Redis lists
+    (priorities included), the embedded broker's files. A queue the broker does not know holds
+    nothing (Redis drops an empty list), so it counts 0."""
     try:
-        if broker.startswith(("redis://", "rediss://")):
-            return _redis_queue_lengths(broker, queues)
-        if broker.startswith("filesystem://"):
-            return _filesystem_queue_lengths(queues)
+        with (app or current_app).connection_for_read(
+            connect_timeout=PROBE_TIMEOUT,
+            transport_options={"socket_timeout": PROBE_TIMEOUT},  # Redis: no hanging read
+        ) as conn:
+            conn.connect()  # one attempt: the overview must not wait for retries
+            return {queue: _message_count(conn, queue) for queue in queues}
     except Exception as exc:  # the overview shows "unknown" rather than failing
         logger.warning("queue lengths unavailable: %r", exc)
     return dict.fromkeys(queues)
 
 
-def _redis_queue_lengths(broker: str, queues: list[str]) -> dict[str, int | None]:
-    import redis
-
-    client = redis.Redis.from_url(
-        broker, socket_timeout=PROBE_TIMEOUT, socket_connect_timeout=PROBE_TIMEOUT
-    )
-    try:
-        # kombu keeps priorities 3, 6 and 9 in lists named "<queue>\x06\x16<priority>".
-        pipe = client.pipeline()
-        for queue in queues:
-            for key in (queue, *(f"{queue}\x06\x16{p}" for p in (3, 6, 9))):
-                pipe.llen(key)
-        sizes = pipe.execute()
-    finally:
-        client.close()
-    return {queue: sum(sizes[i * 4 : i * 4 + 4]) for i, queue in enumerate(queues)}
-
-
-def _filesystem_queue_lengths(queues: list[str]) -> dict[str, int | None]:
-    folder = Path(settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"])
-    names = [entry.name for entry in folder.iterdir()]  # "<ms>_<uuid>.<queue>.msg"
-    return {queue: sum(name.endswith(f".{queue}.msg") for name in names) for queue in queues}
+def _message_count(conn: Connection, queue: str) -> int:
+    # A channel each: RabbitMQ closes the channel on which a passive declare found no queue.
+    with conn.channel() as channel:
+        try:
+            return channel.queue_declare(queue=queue, passive=True).message_count
+        except conn.channel_errors as exc:
+            if getattr(exc, "code", None) == 404 or "NOT_FOUND" in str(exc):
+                return 0
+            raise
 
 
 def workers_online(*, timeout: float = PROBE_TIMEOUT) -> list[str] | None:

@@ -36,6 +36,7 @@ PROCESS_VARIABLES = {
     "POSTGRES_USER",
     "POSTGRES_PASSWORD",
     "POSTGRES_DB",
+    "RABBITMQ_PASSWORD",
 }
 # Jobs that run once and exit (the storage's bucket creation): waited for until they succeed.
 ONE_SHOT_SERVICES = {

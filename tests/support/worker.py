@@ -51,6 +51,22 @@ def worker_env(**overrides: str) -> dict[str, str]:
     return env
 
 
+# The variable that names each kind of queue (project/env.py), for a worker's environment.
+QUEUE_VARIABLES = {
+    "default": "CELERY_TASK_DEFAULT_QUEUE",
+    "reports": "CELERY_REPORTS_QUEUE",
+    "emails": "CELERY_EMAILS_QUEUE",
+}
+
+
+def private_queue(settings, kind: str, name: str) -> dict[str, str]:
+    """Route this test's tasks of `kind` to the queue `name` (`settings` is pytest-django's
+    fixture, or django.conf.settings in a benchmark), and return the environment that gives a
+    worker the same route: a task it sends (a retry, a follow-up) stays on `name` too."""
+    settings.TASK_QUEUES = {**settings.TASK_QUEUES, kind: name}
+    return {QUEUE_VARIABLES[kind]: name}
+
+
 class CeleryWorker:
     """A prefork worker in its own process group, so that a kill reaches its pool children too.
     Readiness is a ping through `app` (the project's app, on the settings' broker, by default)."""

@@ -1,8 +1,8 @@
 """Fixtures for the email pipeline: an SMTP server and a worker that sends through it.
 
-The worker listens on a queue of its own (CELERY_TASK_DEFAULT_QUEUE in its environment and in the
-test's settings), so the session's `celery_worker`, which writes mail to files, never takes an
-email meant for the SMTP server.
+The worker listens on an email queue of its own (the route of the email tasks, in its environment
+and in the test's settings), so the session's `celery_worker`, which writes mail to files, never
+takes an email meant for the SMTP server.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.support.smtp import SmtpServer
-from tests.support.worker import CeleryWorker
+from tests.support.worker import QUEUE_VARIABLES, CeleryWorker, private_queue
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +37,8 @@ def email_worker(
         worker = CeleryWorker(
             queues=email_queue_name,
             **smtp.worker_env(
-                CELERY_TASK_DEFAULT_QUEUE=email_queue_name, CELERY_TASK_DEFAULT_RETRY_DELAY="1"
+                **{QUEUE_VARIABLES["emails"]: email_queue_name},
+                CELERY_TASK_DEFAULT_RETRY_DELAY="1",
             ),
         ).start()
     yield worker
@@ -46,6 +47,6 @@ def email_worker(
 
 @pytest.fixture
 def to_email_worker(settings, email_queue_name) -> str:
-    """Tasks enqueued by this test go to the email worker's queue."""
-    settings.CELERY_TASK_DEFAULT_QUEUE = email_queue_name
+    """Email tasks enqueued by this test go to the email worker's queue."""
+    private_queue(settings, "emails", email_queue_name)
     return email_queue_name

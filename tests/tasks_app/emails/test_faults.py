@@ -1,9 +1,10 @@
 """Faults: a worker SIGKILLed in the middle of a batch, and Redis down while a user is created.
 
-Both need a broker that keeps what it handed out until it is acknowledged, so they run on Redis:
-the one the tests use (TEST_REDIS_URL when the broker is the filesystem one, which deletes a
-message as soon as a worker takes it and so cannot redeliver after a kill), or a private
-redis-server that the test stops and starts.
+Both need a broker that keeps what it handed out until it is acknowledged. The kill runs on the
+tests' broker when it is Redis or RabbitMQ (`-m broker` in CI), else on TEST_REDIS_URL (the
+filesystem broker deletes a message as soon as a worker takes it, so it cannot redeliver after a
+kill). The outage runs on a private redis-server that the test stops and starts (RabbitMQ's
+outage: tests/tasks_app/queue/test_celery_adapter.py, with an unreachable broker URL).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from accounts.models import User
 from accounts.services import user_create
 from tasks_app.models import EmailLog, OutboxMessage
 from tasks_app.queue.celery import CeleryTaskQueue
+from tasks_app.selectors.broker import queue_lengths
 from tasks_app.services.emails.housekeeping import emails_requeue_stale
 from tasks_app.services.emails.queueing import email_queue
 from tests.support.broker import publisher_app
@@ -33,7 +35,7 @@ from tests.support.polling import wait_for
 from tests.support.redis_server import RedisServer
 from tests.support.services import redis_url, require, unavailable
 from tests.support.smtp import SmtpServer
-from tests.support.worker import BASE_DIR, LOG_DIR, BrokerWorker, worker_env
+from tests.support.worker import BASE_DIR, LOG_DIR, BrokerWorker, private_queue, worker_env
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -57,16 +59,24 @@ def sent_count(ids: list[int]) -> int:
     return EmailLog.objects.filter(pk__in=ids, status=EmailLog.Status.SENT).count()
 
 
+def redelivering_broker_url(settings) -> str:
+    """The tests' broker if it redelivers what a killed worker never acknowledged, else Redis."""
+    if settings.CELERY_BROKER_URL.startswith("amqp"):
+        return settings.CELERY_BROKER_URL
+    return redis_url()
+
+
+@pytest.mark.broker
 def test_no_email_is_lost_or_duplicated_when_a_worker_is_killed_mid_batch(
     smtp: SmtpServer, broker_worker, settings
 ):
-    url = redis_url()
-    require("Redis (a broker that redelivers what a killed worker never acknowledged)", url)
+    url = redelivering_broker_url(settings)
+    require("a broker that redelivers what a killed worker never acknowledged", url)
     app = publisher_app(url)
-    settings.CELERY_TASK_DEFAULT_QUEUE = queue = f"emails-kill-{uuid.uuid4().hex[:8]}"
+    queue = f"emails-kill-{uuid.uuid4().hex[:8]}"
     env = smtp.worker_env(
         EMAIL_TIMEOUT="1",  # keeps the claim lease of an interrupted send short (13 s)
-        CELERY_TASK_DEFAULT_QUEUE=queue,
+        **private_queue(settings, "emails", queue),
         CELERY_BROKER_VISIBILITY_TIMEOUT="10",  # redeliver the killed worker's messages after 10 s
         CELERY_TASK_DEFAULT_RETRY_DELAY="1",
     )
@@ -88,10 +98,13 @@ def test_no_email_is_lost_or_duplicated_when_a_worker_is_killed_mid_batch(
     sent_at_kill = sent_count(ids)
     broker_worker(app, queues=queue, **env)
     # The new worker drains the queue and, after the visibility timeout, what the killed one held.
-    broker = redis.Redis.from_url(url)
-    unacked = lambda: [m for m in broker.hvals("unacked") if queue.encode() in m]  # noqa: E731
+    if url.startswith("redis"):
+        broker = redis.Redis.from_url(url)
+        unacked = lambda: [m for m in broker.hvals("unacked") if queue.encode() in m]  # noqa: E731
+    else:
+        unacked = list  # RabbitMQ put the killed worker's messages back at once
     wait_for(
-        lambda: broker.llen(queue) == 0 and not unacked(),
+        lambda: queue_lengths([queue], app=app)[queue] == 0 and not unacked(),
         timeout=90,
         what="the broker to hold no message for the batch",
     )
@@ -126,14 +139,15 @@ def test_welcome_email_is_sent_once_when_redis_was_down_during_user_creation(
     relay = None
     try:
         app = publisher_app(redis.url)
-        settings.CELERY_TASK_DEFAULT_QUEUE = queue = f"emails-outage-{uuid.uuid4().hex[:8]}"
-        broker_worker(app, queues=queue, **smtp.worker_env(CELERY_TASK_DEFAULT_QUEUE=queue))
+        queue = f"emails-outage-{uuid.uuid4().hex[:8]}"
+        route = private_queue(settings, "emails", queue)
+        broker_worker(app, queues=queue, **smtp.worker_env(**route))
         LOG_DIR.mkdir(parents=True, exist_ok=True)
         with (LOG_DIR / "relay-outbox.log").open("wb") as log:  # the Procfile's `outbox` process
             relay = subprocess.Popen(
                 [sys.executable, "manage.py", "relay_outbox", "--loop", "--interval", "0.2"],
                 cwd=BASE_DIR,
-                env=worker_env(CELERY_BROKER_URL=redis.url),
+                env=worker_env(CELERY_BROKER_URL=redis.url, **route),  # it routes what it relays
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )

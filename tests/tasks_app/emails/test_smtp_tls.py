@@ -12,6 +12,7 @@ from tasks_app.services.emails.delivery import EmailFailed
 from tasks_app.services.emails.queueing import email_queue, email_send_now
 from tests.support.polling import wait_for
 from tests.support.smtp import SmtpServer
+from tests.support.worker import private_queue
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -24,8 +25,8 @@ def tls_smtp() -> Iterator[SmtpServer]:
 
 
 def test_a_worker_sends_over_starttls_with_login(tls_smtp, start_worker, settings):
-    settings.CELERY_TASK_DEFAULT_QUEUE = queue = "emails-tls"
-    start_worker(queues=queue, CELERY_TASK_DEFAULT_QUEUE=queue, **tls_smtp.worker_env())
+    route = private_queue(settings, "emails", queue := "emails-tls")
+    start_worker(queues=queue, **route, **tls_smtp.worker_env())
 
     log = email_queue(to="tls@example.com", subject="Secret", body_html="<p>over TLS</p>")
 
