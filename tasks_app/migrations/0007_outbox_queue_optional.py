@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tasks_app', '0005_outbox_options'),
+        ('tasks_app', '0006_disable_backend_cleanup'),
     ]
 
     operations = [
