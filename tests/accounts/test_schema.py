@@ -157,9 +157,9 @@ def test_api_workflows_along_the_links_conform_to_the_schema(direct_wsgi, scene,
     workflow = type("ApiWorkflowRun", (ApiWorkflow,), {"scene": scene})
     workflow.run(
         settings=settings(
-            # CI: 20 sequences of at most 6 calls, the same every run; SCHEMATHESIS_MAX_EXAMPLES
+            # CI: 40 sequences of at most 6 calls, the same every run; SCHEMATHESIS_MAX_EXAMPLES
             # and SCHEMATHESIS_RANDOM widen it as for the test above.
-            max_examples=int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "20")),
+            max_examples=int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "40")),
             stateful_step_count=6,
             deadline=None,
             derandomize=not os.environ.get("SCHEMATHESIS_RANDOM"),
