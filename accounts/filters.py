@@ -72,6 +72,10 @@ class StrictBooleanFilter(django_filters.BooleanFilter):
 class MomentFilter(django_filters.DateTimeFilter):
     field_class = MomentField
 
+    def filter(self, qs: QuerySet, value: datetime | None) -> QuerySet:
+        """Queried in UTC: Postgres refuses offsets past 15:59, which Python accepts."""
+        return super().filter(qs, value.astimezone(UTC) if value else value)
+
 
 class UserFilterForm(forms.Form):
     """The rule across fields: a creation range must not be empty (nor backwards)."""

@@ -26,6 +26,12 @@ class PagePagination(PageNumberPagination):
             raise ValidationError({self.page_size_query_param: ["Must be a whole number."]})
         return super().get_page_size(request)
 
+    def get_page_number(self, request: Request, paginator) -> int | str:
+        """As DRF's, but an empty `page=` is a 400 (the schema says integer) rather than page 1."""
+        if request.query_params.get(self.page_query_param) == "":
+            raise ValidationError({self.page_query_param: ["Must be a whole number."]})
+        return super().get_page_number(request, paginator)
+
 
 def paginated_response(
     *,

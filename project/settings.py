@@ -321,6 +321,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Links between operations (project/schema_links.py), after drf-spectacular's own enum hook.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "project.schema_links.add_links",
+    ],
 }
 API_DOCS_PUBLIC = ENV.api_docs_public
 

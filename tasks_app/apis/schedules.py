@@ -24,7 +24,10 @@ from tasks_app.services.schedules import (
 
 class IntervalSerializer(serializers.Serializer):
     every = serializers.IntegerField(
-        min_value=1, help_text="At least SCHEDULE_MIN_INTERVAL_SECONDS (10 s) in all."
+        min_value=1,
+        # Past it no timedelta holds the interval (beat's schedule is one), nor a 32-bit column.
+        max_value=999_999_999,
+        help_text="At least SCHEDULE_MIN_INTERVAL_SECONDS (10 s) in all.",
     )
     period = serializers.ChoiceField(choices=IntervalSchedule.PERIOD_CHOICES)
 

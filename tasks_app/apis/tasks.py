@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
 from django_celery_results.models import TaskResult
-from drf_spectacular.utils import extend_schema, extend_schema_field
+from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -22,6 +22,8 @@ from tasks_app.selectors.task_results import (
 class TaskDetailApi(APIView):
     permission_classes = [CanViewTaskHistory]
 
+    # Named apart from ReportCreateApi's "Output", which the schema would otherwise show here.
+    @extend_schema_serializer(component_name="TaskResult")
     class OutputSerializer(serializers.Serializer):
         task_id = serializers.CharField()
         task_name = serializers.CharField(allow_null=True)

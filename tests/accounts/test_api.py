@@ -293,6 +293,7 @@ def test_hostile_create_payloads_are_400(client_for, super_admin, task_queue, pa
         {"search": "s" * 10_000},
         {"search": "nul\x00"},
         {"page": "0"},
+        {"page": ""},
         {"page": "abc"},
         {"page": "99"},
     ],

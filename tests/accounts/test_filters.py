@@ -47,6 +47,7 @@ def scene(db) -> dict[str, User]:
         ({"created_after": "2025-01-02"}, ["cy", "bob"]),
         ({"created_before": "2025-01-02"}, ["ada"]),
         ({"created_after": "2025-01-02T00:00:00+01:00"}, ["cy", "bob"]),
+        ({"created_after": "2025-01-02T08:00:00+16:00"}, ["cy", "bob"]),  # past Postgres's 15:59
         ({"search": "LOVELACE"}, ["cy"]),
         ({"search": "bob@"}, ["bob"]),
         ({"role": "", "is_active": None}, ["cy", "bob", "ada"]),
