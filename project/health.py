@@ -1,4 +1,5 @@
-"""`GET /api/health/`: database, broker, workers and beat as JSON; 503 when any is down.
+"""`GET /api/health/`: database, broker (with its queue lengths), workers and beat as JSON; 503
+when any is down.
 
 Built on django-health-check's checks and view; only the JSON shape and the status code are ours.
 Anyone gets the overall status (what compose's and an orchestrator's probes need); staff (session
@@ -39,13 +40,18 @@ def ensure_broker(app: Celery, timeout: float = 2) -> None:
 
 @dataclasses.dataclass
 class Broker(HealthCheck):
-    """The Celery broker accepts a connection."""
+    """The Celery broker accepts a connection; its detail is the messages waiting per queue (a
+    queue that only grows is the first sign of too few workers)."""
 
     app: Celery = dataclasses.field(default=project_celery_app, repr=False)
     timeout = datetime.timedelta(seconds=3)
+    detail: dict | None = dataclasses.field(default=None, repr=False)
 
     def run(self) -> None:
+        from tasks_app.selectors.broker import monitored_queues, queue_lengths
+
         ensure_broker(self.app)
+        self.detail = {"queues": queue_lengths(monitored_queues(), app=self.app)}
 
 
 @dataclasses.dataclass

@@ -46,6 +46,16 @@ def test_messages_waiting_on_a_queue_are_counted_and_shown_in_the_overview(
     assert f"<tr><td>{reports_queue}</td><td>3</td></tr>" in page
 
 
+def test_health_details_show_the_messages_waiting_per_queue(reports_queue, admin_client):
+    for _ in range(2):
+        CeleryTaskQueue().enqueue("tasks_app.generate_user_report", report_id=str(uuid.uuid4()))
+
+    broker = admin_client.get("/api/health/").json()["checks"]["broker"]
+
+    assert broker["status"] == "up"
+    assert broker["detail"]["queues"][reports_queue] == 2
+
+
 def test_a_broker_that_does_not_answer_gives_unknown_lengths():
     down = publisher_app(f"redis://127.0.0.1:{free_port()}/0")  # nothing listens there
 
