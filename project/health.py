@@ -19,6 +19,7 @@ from asgiref.sync import sync_to_async
 from celery import Celery
 from django.conf import settings
 from django.core.cache import cache
+from django.db import connections
 from django.http import HttpRequest, JsonResponse
 from health_check.base import HealthCheck
 from health_check.checks import Database
@@ -51,7 +52,10 @@ class Broker(HealthCheck):
         from tasks_app.selectors.broker import monitored_queues, queue_lengths
 
         ensure_broker(self.app)
-        self.detail = {"queues": queue_lengths(monitored_queues(), app=self.app)}
+        try:
+            self.detail = {"queues": queue_lengths(monitored_queues(), app=self.app)}
+        finally:
+            connections.close_all()  # this executor thread's own (the schedules' queues)
 
 
 @dataclasses.dataclass
@@ -79,7 +83,10 @@ class Beat(HealthCheck):
     def run(self) -> None:
         from tasks_app.selectors.beat import beat_status
 
-        status = beat_status()
+        try:
+            status = beat_status()
+        finally:
+            connections.close_all()  # the executor thread's connection, not left for GC
         # How many beats tick, not their host:pid (staff read those in the database if needed).
         self.detail = {**status.as_dict(), "running": len(status.running)}
         if status.problem:
