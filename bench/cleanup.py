@@ -13,7 +13,6 @@ it by token hash, in autocommit like the web process. It reports the longest log
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import threading
@@ -22,16 +21,9 @@ import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
+from bench.support import setup_django
 
-from bench.support import ensure_database
-
-if os.environ.get("DATABASE_URL", "").startswith("postgres"):
-    ensure_database(os.environ["DATABASE_URL"])
-
-import django
-
-django.setup()
+setup_django()
 
 import psycopg  # noqa: E402
 from django.core.management import call_command  # noqa: E402

@@ -17,23 +17,14 @@ It prints each one's seconds, batches and longest batch, and the service's ratio
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
-os.environ.setdefault("DJANGO_DEBUG", "true")  # the development key; nothing is served
+from bench.support import setup_django
 
-from bench.support import ensure_database
-
-if os.environ.get("DATABASE_URL", "").startswith("postgres"):
-    ensure_database(os.environ["DATABASE_URL"])
-
-import django
-
-django.setup()
+setup_django()
 
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, reset_queries  # noqa: E402

@@ -25,16 +25,9 @@ from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
+from bench.support import setup_django  # noqa: E402
 
-from bench.support import ensure_database  # noqa: E402
-
-if os.environ.get("DATABASE_URL", "").startswith("postgres"):
-    ensure_database(os.environ["DATABASE_URL"])
-
-import django  # noqa: E402
-
-django.setup()
+setup_django()
 
 from aiosmtpd.controller import Controller  # noqa: E402
 from django.conf import settings  # noqa: E402

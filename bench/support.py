@@ -1,7 +1,9 @@
-"""Shared by the benchmarks: each runs against a Postgres database of its own, created on demand."""
+"""Shared by the benchmarks: Django set up for a script, on a Postgres database of its own created
+on demand."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 from urllib.parse import urlsplit
 
@@ -18,3 +20,15 @@ def ensure_database(url: str) -> None:
     ).stdout.strip()
     if not exists:
         subprocess.run(["psql", server, "-qc", f'CREATE DATABASE "{name}"'], check=True)
+
+
+def setup_django() -> None:
+    """What a benchmark script does before it imports models: the project's settings with debug on
+    (the development key; nothing is served), its database created if missing, Django set up."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
+    os.environ.setdefault("DJANGO_DEBUG", "true")
+    if os.environ.get("DATABASE_URL", "").startswith("postgres"):
+        ensure_database(os.environ["DATABASE_URL"])
+    import django
+
+    django.setup()
