@@ -345,24 +345,19 @@ def _error(exc: ValidationError, prefix: str) -> ConfigurationError:
 
 def load_env() -> Env:
     """Read and validate the environment; raise `ConfigurationError` naming the bad variable."""
+    sections = {}
+    for name, section, prefix in (
+        ("celery", CelerySettings, "CELERY_"),
+        ("email", EmailSettings, "EMAIL_"),
+        ("storage", StorageSettings, ""),
+        ("log", LoggingSettings, "LOG_"),
+    ):
+        try:
+            sections[name] = section()
+        except ValidationError as exc:
+            raise _error(exc, prefix) from None
     try:
-        celery = CelerySettings()
-    except ValidationError as exc:
-        raise _error(exc, "CELERY_") from None
-    try:
-        email = EmailSettings()
-    except ValidationError as exc:
-        raise _error(exc, "EMAIL_") from None
-    try:
-        storage = StorageSettings()
-    except ValidationError as exc:
-        raise _error(exc, "") from None
-    try:
-        log = LoggingSettings()
-    except ValidationError as exc:
-        raise _error(exc, "LOG_") from None
-    try:
-        env = Env(celery=celery, email=email, storage=storage, log=log)
+        env = Env(**sections)
     except ValidationError as exc:
         raise _error(exc, "") from None
     problem = visibility_timeout_problem(
