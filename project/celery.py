@@ -15,7 +15,8 @@ from celery.signals import setup_logging
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
 
-app = Celery("project")
+# Every task records its attempts in the ledger and honours a cancel (tasks_app.ledger.task).
+app = Celery("project", task_cls="tasks_app.ledger.task:LedgerTask")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 # Workers and beat log through Django's LOGGING (LOG_FORMAT, LOG_LEVEL) like the web process,
 # instead of Celery replacing the root logger's handlers with its own format.

@@ -88,6 +88,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "tasks_app.ledger.middleware.TaskTriggerMiddleware",  # who queued a task (tasks_app.ledger)
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",  # last: turns a refused login into accounts.throttling's 429
@@ -111,6 +112,9 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": ENV.database()}
+# Workers run thousands of tasks a minute: a connection per task would cost more than the task.
+# Celery's Django fixup closes a connection after a task only once it is older than this.
+DATABASES["default"].update(CONN_MAX_AGE=60, CONN_HEALTH_CHECKS=True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 AUTH_PASSWORD_VALIDATORS = [
@@ -235,7 +239,14 @@ if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
         "unacked_restore_interval": max(1, min(10, ENV.celery.broker_visibility_timeout // 4)),
         "unacked_restore_throttle": 1,
     }
-CELERY_RESULT_BACKEND = ENV.celery.result_backend
+# "django-db" is django-celery-results' backend, in the ledger's subclass: a task's row exists
+# from its enqueue, so its outcome is one UPDATE, committed with its attempt's end
+# (docs/architecture.md).
+CELERY_RESULT_BACKEND = (
+    "tasks_app.ledger.backend:LedgerBackend"
+    if ENV.celery.result_backend == "django-db"
+    else ENV.celery.result_backend
+)
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]  # never pickle: a message must not be able to run code
@@ -245,10 +256,12 @@ CELERY_ENABLE_UTC = True
 # None: Celery expires nothing (the backend's cleanup() returns at once and beat installs no
 # celery.backend_cleanup); tasks_app.expire_task_history keeps history by TASK_HISTORY_RETENTION.
 # A result backend other than the ORM keeps the seed's hour.
-CELERY_RESULT_EXPIRES = None if CELERY_RESULT_BACKEND == "django-db" else 3600
+CELERY_RESULT_EXPIRES = None if ENV.celery.result_backend == "django-db" else 3600
 # https://docs.celeryq.dev/en/stable/userguide/configuration.html#result-extended
 CELERY_RESULT_EXTENDED = True  # task name, args, worker and dates land in TaskResult
-CELERY_TASK_TRACK_STARTED = True
+# Off: every task's base class (tasks_app.ledger.task.LedgerTask) records the start of each attempt
+# itself, with its worker, wait and number, and refuses to run a task cancelled in the ledger.
+CELERY_TASK_TRACK_STARTED = False
 # Queues by the kind of work they hold, and the kind of each routed task (the rest: "default").
 # Long reports get their own queue and workers, so they never hold back a welcome email.
 TASK_QUEUES = {

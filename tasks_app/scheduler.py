@@ -1,4 +1,4 @@
-"""Beat's scheduler: django-celery-beat's `DatabaseScheduler` with two changes.
+"""Beat's scheduler: django-celery-beat's `DatabaseScheduler` with three changes.
 
 Run it with `celery -A project beat` (settings.CELERY_BEAT_SCHEDULER names it). Only ONE beat may
 run against a database: two would publish every periodic task twice.
@@ -12,11 +12,14 @@ import os
 import socket
 import time
 
+from celery.beat import SchedulingError
 from django.db import DatabaseError, close_old_connections
 from django.utils import timezone
 from django_celery_beat.schedulers import DatabaseScheduler as BaseDatabaseScheduler
 
-from tasks_app.models import BeatHeartbeat
+from tasks_app.ledger.trigger import task_trigger
+from tasks_app.models import BeatHeartbeat, Trigger
+from tasks_app.queue import PublishOptions, get_task_queue
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +32,9 @@ class DatabaseScheduler(BaseDatabaseScheduler):
     2. Does not install its default `celery.backend_cleanup` entry: the stock scheduler
        `update_or_create`s it at every start, silently undoing an edit made in the admin. Ours is
        created once by `manage.py setup_periodic_tasks` (run after every `migrate`).
+    3. Sends each run through the task-queue port, so the history has it from the moment it is
+       due, triggered by its schedule, and a run due while the broker is down waits in the ledger
+       for the relay instead of being lost.
     """
 
     def __init__(self, *args, **kwargs) -> None:
@@ -39,6 +45,21 @@ class DatabaseScheduler(BaseDatabaseScheduler):
 
     def install_default_entries(self, data) -> None:
         """Deliberately nothing: see the class docstring."""
+
+    def apply_async(self, entry, producer=None, advance=True, **kwargs):
+        entry = self.reserve(entry) if advance else entry
+        try:
+            with task_trigger(Trigger.SCHEDULE, label=entry.name):
+                task_id = get_task_queue().enqueue(
+                    entry.task, *entry.args, options=PublishOptions(**entry.options), **entry.kwargs
+                )
+        except Exception as exc:
+            raise SchedulingError(f"Couldn't apply scheduled task {entry.name}: {exc}") from exc
+        finally:
+            self._tasks_since_sync += 1
+            if self.should_sync():
+                self._do_sync()
+        return self.app.AsyncResult(task_id)
 
     def tick(self, *args, **kwargs) -> float:
         if time.monotonic() - self._last_heartbeat >= HEARTBEAT_EVERY:

@@ -1,12 +1,11 @@
 """Admin pages of the background-task app, one module per concern."""
 
 from tasks_app.admin import history, schedules
-from tasks_app.admin.emails import EmailLogAdmin, OutboxMessageAdmin
+from tasks_app.admin.emails import EmailLogAdmin
 from tasks_app.admin.reports import UserReportAdmin
 
 __all__ = [
     "EmailLogAdmin",
-    "OutboxMessageAdmin",
     "UserReportAdmin",
     "history",
     "schedules",

@@ -1,4 +1,4 @@
-"""Admin pages for the email log and the outbox: read-only records of what was sent and queued."""
+"""Admin page for the email log: the read-only record of what was sent."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from tasks_app.admin.base import ReadOnlyAdmin
-from tasks_app.models import EmailLog, OutboxMessage
+from tasks_app.models import EmailLog
 
 
 @admin.register(EmailLog)
@@ -28,26 +28,3 @@ class EmailLogAdmin(ReadOnlyAdmin):
     def get_queryset(self, request: HttpRequest):
         # The list never shows the bodies: don't load them for 50 rows.
         return super().get_queryset(request).defer("body_text", "body_html")
-
-
-@admin.register(OutboxMessage)
-class OutboxMessageAdmin(ReadOnlyAdmin):
-    """Tasks committed but not yet handed to the broker: a non-empty list means the broker is (or
-    was) down and the relay has not caught up."""
-
-    list_display = ["id", "task_name", "task_id", "queue", "attempts", "created_at"]
-    list_filter = ["task_name", "queue"]
-    search_fields = ["task_id", "task_name"]
-    date_hierarchy = "created_at"
-    readonly_fields = [
-        "task_id",
-        "task_name",
-        "args",
-        "kwargs",
-        "queue",
-        "eta",
-        "options",
-        "attempts",
-        "last_error",
-        "created_at",
-    ]

@@ -2,8 +2,16 @@
 
 from tasks_app.models.beat import BeatHeartbeat
 from tasks_app.models.emails import EmailLog
-from tasks_app.models.outbox import OutboxMessage
+from tasks_app.models.ledger import TaskAttempt, TaskRecord, Trigger
 from tasks_app.models.overview import TaskOverview
 from tasks_app.models.reports import UserReport
 
-__all__ = ["BeatHeartbeat", "EmailLog", "OutboxMessage", "TaskOverview", "UserReport"]
+__all__ = [
+    "BeatHeartbeat",
+    "EmailLog",
+    "TaskAttempt",
+    "TaskOverview",
+    "TaskRecord",
+    "Trigger",
+    "UserReport",
+]

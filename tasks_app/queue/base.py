@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -63,6 +63,24 @@ class TaskQueue(ABC):
     ) -> str:
         """Enqueue a task to run at `eta` (an aware datetime); return the task id."""
         return self.publish(task_name, args, kwargs, replace(options or PublishOptions(), eta=eta))
+
+    def enqueue_many(
+        self,
+        task_name: str,
+        calls: Iterable[tuple[Sequence[Any], Mapping[str, Any]]],
+        *,
+        options: PublishOptions | None = None,
+    ) -> list[str]:
+        """Enqueue one task per `(args, kwargs)` pair, all with the same options (a mailing);
+        return their ids in order. Adapters write and publish them in batches."""
+        calls = [(tuple(args), dict(kwargs)) for args, kwargs in calls]
+        return self.publish_many(task_name, calls, options or PublishOptions())
+
+    def publish_many(
+        self, task_name: str, calls: list[tuple[tuple, dict[str, Any]]], options: PublishOptions
+    ) -> list[str]:
+        """What an adapter may implement in bulk; by default, one `publish` per call."""
+        return [self.publish(task_name, args, kwargs, options) for args, kwargs in calls]
 
     @abstractmethod
     def publish(

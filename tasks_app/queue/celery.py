@@ -1,4 +1,4 @@
-"""The Celery adapter of the task-queue port, backed by a transactional outbox."""
+"""The Celery adapter of the task-queue port: the ledger's rows are the transactional outbox."""
 
 from __future__ import annotations
 
@@ -12,14 +12,17 @@ from django.utils import timezone
 
 from project.visibility import check_eta
 from tasks_app.queue.base import PublishOptions, TaskQueue
+from tasks_app.queue.routes import route_task
 
 
 class CeleryTaskQueue(TaskQueue):
-    """Writes the task to the outbox in the caller's transaction and publishes it after commit.
+    """Records the task in the caller's transaction and publishes it after commit.
 
-    The task id is chosen here, so the caller gets it at once. A rolled-back transaction takes its
-    outbox row with it: nothing is published. If the broker is down at commit, the row stays and
-    `manage.py relay_outbox` publishes it later, so the work is not lost with the request.
+    The task id is chosen here, so the caller gets it at once, and the history shows the task as
+    queued from that moment (`TaskResult` PENDING plus its `TaskRecord`, tasks_app.models.ledger).
+    A rolled-back transaction takes both rows with it: nothing is published. If the broker is down
+    at commit, the record stays unpublished and the relay (`manage.py relay_outbox`, the
+    `relay-outbox` schedule) publishes it later, so the work is not lost with the request.
     """
 
     def __init__(self, celery_app: Celery | None = None) -> None:
@@ -30,24 +33,29 @@ class CeleryTaskQueue(TaskQueue):
     def publish(
         self, task_name: str, args: tuple, kwargs: dict[str, Any], options: PublishOptions
     ) -> str:
-        from tasks_app.models import OutboxMessage
-        from tasks_app.queue.outbox import outbox_publish_one
+        return self.publish_many(task_name, [(args, kwargs)], options)[0]
+
+    def publish_many(
+        self, task_name: str, calls: list[tuple[tuple, dict[str, Any]]], options: PublishOptions
+    ) -> list[str]:
+        from tasks_app.ledger.enqueue import ledger_record
+        from tasks_app.queue.outbox import outbox_publish_after_commit
 
         now = timezone.now()
         eta = _deadline(now, options.eta or options.countdown)
         if eta is not None:
             check_eta(eta, now=now)  # Redis would deliver it twice before it is due
-        message = OutboxMessage.objects.create(
-            task_id=str(uuid.uuid4()),
-            task_name=task_name,
-            args=list(args),
-            kwargs=kwargs,
-            queue=options.queue or "",  # empty: Celery's router picks it (settings.TASK_ROUTES)
+        queue = options.queue or route_task(task_name, None, None, {})["queue"]
+        records = ledger_record(
+            task_name,
+            [(str(uuid.uuid4()), list(args), kwargs) for args, kwargs in calls],
+            queue=queue,
             eta=eta,
             options=_message_options(now, options),
+            now=now,
         )
-        transaction.on_commit(lambda: outbox_publish_one(self._app, message.pk))
-        return message.task_id
+        transaction.on_commit(lambda: outbox_publish_after_commit(self._app, records))
+        return [record.result_id for record in records]
 
 
 def _deadline(now: datetime, when: datetime | float | None) -> datetime | None:
@@ -58,7 +66,7 @@ def _deadline(now: datetime, when: datetime | float | None) -> datetime | None:
 
 
 def _message_options(now: datetime, options: PublishOptions) -> dict[str, Any]:
-    """The options stored on the outbox row besides its queue and eta (JSON; None left out)."""
+    """The options stored on the record besides its queue and eta (JSON; None left out)."""
     stored = {
         "priority": options.priority,
         "expires": _deadline(now, options.expires),

@@ -1,27 +1,36 @@
-"""Publishing outbox rows to the broker: right after commit, and later by the relay.
+"""Publishing the ledger's records to the broker: right after commit, and later by the relay.
 
-Both paths lock the row they publish (`SELECT ... FOR UPDATE SKIP LOCKED` on Postgres; SQLite's
-IMMEDIATE transactions serialise writers instead) and delete it in the same transaction, so a row
-is published by one of them. If the process dies between the broker's acceptance and the commit
-of the delete, the row is published again: consumers are idempotent (at-least-once).
+Right after commit, the caller's process publishes its records over one producer connection and
+marks them published in one asynchronously committed UPDATE. A record left unpublished (the broker
+was down, or the process died between its commit and the publish) is published by the relay: at
+once if the publish after commit failed, after `RELAY_GRACE` otherwise, so the relay does not race
+a publish still under way. Either way a message may be sent twice; consumers are idempotent
+(at-least-once), and the relay's batches lock their records (`SELECT ... FOR UPDATE SKIP LOCKED`
+on Postgres) so two relays do not publish the same record.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 
 from celery import Celery
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Q
+from django.utils import timezone
 
-from tasks_app.models import OutboxMessage
+from tasks_app.ledger.enqueue import ledger_mark_publish_failed, ledger_mark_published
+from tasks_app.models.ledger import TaskRecord
+from tasks_app.selectors.ledger import record_call, records_unpublished
 
 logger = logging.getLogger(__name__)
 
 # One try per call: a request must not wait while the broker is down; the relay tries again.
 # https://docs.celeryq.dev/en/stable/userguide/calling.html#message-sending-retry
 PUBLISH_RETRY_POLICY = {"max_retries": 0}
+RELAY_GRACE = timedelta(seconds=30)
 
 
 @dataclass(frozen=True)
@@ -31,70 +40,78 @@ class RelayResult:
     pending: int
 
 
-def outbox_publish(app: Celery, message: OutboxMessage) -> None:
-    """Send one row to the broker under the task id the caller already has, with its options
+def outbox_publish(app: Celery, record: TaskRecord, *, producer=None) -> None:
+    """Send one record to the broker under the task id the caller already has, with its options
     (priority, expiry as an ISO deadline, headers, exchange, routing key)."""
+    task_name, args, kwargs = record_call(record)
     app.send_task(
-        message.task_name,
-        args=message.args,
-        kwargs=message.kwargs,
-        task_id=message.task_id,
-        queue=message.queue or None,  # None: routed by task name
-        eta=message.eta,
+        task_name,
+        args=args,
+        kwargs=kwargs,
+        task_id=record.result_id,
+        queue=record.queue or None,
+        eta=record.eta,
         retry=True,
         retry_policy=PUBLISH_RETRY_POLICY,
-        **message.options,
+        producer=producer,
+        **record.options,
     )
 
 
-def outbox_publish_one(app: Celery, outbox_id: int) -> bool:
-    """The on-commit attempt: publish the row if nobody else has; never raise into the caller."""
+def outbox_publish_after_commit(app: Celery, records: Sequence[TaskRecord]) -> int:
+    """The on-commit attempt: publish, then mark what the broker took; never raise into the
+    caller (its transaction has committed). Returns how many were published."""
+    sent: list[str] = []
     try:
-        with transaction.atomic():
-            message = (
-                OutboxMessage.objects.select_for_update(skip_locked=True)
-                .filter(pk=outbox_id)
-                .first()
-            )
-            if message is None:  # the relay has it, or has already published it
-                return False
-            outbox_publish(app, message)
-            message.delete()
-        return True
-    except Exception as exc:  # the row stays; the relay publishes it when the broker is back
-        _record_failure(outbox_id, exc)
-        return False
+        with app.producer_or_acquire() as producer:
+            for record in records:
+                outbox_publish(app, record, producer=producer)
+                sent.append(record.result_id)
+    except Exception as exc:  # the records stay; the relay publishes them when the broker is back
+        unsent = [r.result_id for r in records if r.result_id not in set(sent)]
+        _record_failure(unsent, exc)
+    if sent:
+        try:
+            ledger_mark_published(sent)
+        except Exception:  # published all the same; the relay may send them again (idempotent)
+            logger.exception("could not mark %d published task(s)", len(sent))
+    return len(sent)
 
 
 def outbox_relay(app: Celery, *, batch_size: int = 100) -> RelayResult:
-    """Publish committed rows whose on-commit attempt failed, oldest first, one batch.
+    """Publish committed records that are still unpublished, oldest first, one batch.
 
-    Stops at the first failure: when the broker is down, every other row would fail the same way.
+    Stops at the first failure: when the broker is down, every other record would fail the same
+    way. A cancelled record is never published.
     """
-    failure: tuple[int, Exception] | None = None
+    failure: tuple[str, Exception] | None = None
+    done: list[str] = []
     with transaction.atomic():
         batch = list(
-            OutboxMessage.objects.select_for_update(skip_locked=True).order_by("id")[:batch_size]
+            records_unpublished()
+            .filter(Q(publish_failures__gt=0) | Q(created_at__lt=timezone.now() - RELAY_GRACE))
+            .select_for_update(skip_locked=True, of=("self",))
+            .select_related("result")
+            .order_by("created_at")[:batch_size]
         )
-        done: list[int] = []
-        for message in batch:
-            try:
-                outbox_publish(app, message)
-            except Exception as exc:
-                failure = (message.pk, exc)
-                break
-            done.append(message.pk)
-        OutboxMessage.objects.filter(pk__in=done).delete()
+        if batch:
+            with app.producer_or_acquire() as producer:
+                for record in batch:
+                    try:
+                        outbox_publish(app, record, producer=producer)
+                    except Exception as exc:
+                        failure = (record.result_id, exc)
+                        break
+                    done.append(record.result_id)
+        TaskRecord.objects.filter(result_id__in=done).update(published_at=timezone.now())
     if failure:
-        _record_failure(*failure)
-    return RelayResult(len(done), int(failure is not None), OutboxMessage.objects.count())
+        _record_failure([failure[0]], failure[1])
+    return RelayResult(len(done), int(failure is not None), records_unpublished().count())
 
 
-def _record_failure(outbox_id: int, exc: Exception) -> None:
-    logger.warning("outbox message %s not published yet: %s", outbox_id, type(exc).__name__)
+def _record_failure(task_ids: list[str], exc: Exception) -> None:
+    logger.warning("%d task(s) not published yet: %s", len(task_ids), type(exc).__name__)
     try:
-        OutboxMessage.objects.filter(pk=outbox_id).update(
-            attempts=F("attempts") + 1, last_error=f"{type(exc).__name__}: {exc}"[:2000]
-        )
+        ledger_mark_publish_failed(task_ids, f"{type(exc).__name__}: {exc}")
     except Exception:  # the database itself failing must not hide the caller's success
-        logger.exception("could not record the failed publish of outbox message %s", outbox_id)
+        logger.exception("could not record the failed publish of %d task(s)", len(task_ids))

@@ -14,10 +14,12 @@ import datetime
 import logging
 from collections.abc import Callable
 
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django_celery_results.models import TaskResult
 
 from project.batched_delete import DEFAULT_BATCH_SIZE, delete_in_batches
+from tasks_app.models.ledger import TaskAttempt, TaskRecord
 from tasks_app.selectors.task_results import task_results_expired_q
 
 logger = logging.getLogger(__name__)
@@ -32,8 +34,11 @@ def task_history_expire(
     now: datetime.datetime | None = None,
     on_batch: Callable[[int], None] | None = None,
 ) -> int:
-    """Delete the task history past its retention at `now`; return how many rows this call
-    deleted (not those a concurrent run deleted). `on_batch` is told each batch's count."""
+    """Delete the task history past its retention at `now`; return how many tasks this call
+    deleted (not those a concurrent run deleted). `on_batch` is told each batch's count.
+
+    The tasks' results go first, then the records and attempts left without one (the ledger's
+    tables join the results without a foreign key), in the same batches."""
     deleted = delete_in_batches(
         TaskResult,
         task_results_expired_q(now=now or timezone.now()),
@@ -41,5 +46,12 @@ def task_history_expire(
         batch_size=batch_size,
         on_batch=on_batch,
     )
-    logger.info("deleted %d task history rows past their retention", deleted)
+    for model, task_id in ((TaskRecord, "result_id"), (TaskAttempt, "task_id")):
+        delete_in_batches(
+            model,
+            ~Exists(TaskResult.objects.filter(task_id=OuterRef(task_id))),
+            lock_class=ADVISORY_LOCK_CLASS,
+            batch_size=batch_size,
+        )
+    logger.info("deleted %d tasks' history past their retention", deleted)
     return deleted

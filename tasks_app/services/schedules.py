@@ -20,6 +20,7 @@ from django.db.models import QuerySet
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 from django_celery_beat.schedulers import ModelEntry
 
+from tasks_app.ledger.trigger import task_trigger
 from tasks_app.queue import PublishOptions, TaskQueue, get_task_queue
 
 logger = logging.getLogger(__name__)
@@ -155,9 +156,10 @@ def schedule_run_now(*, schedule: PeriodicTask, task_queue: TaskQueue | None = N
     """
     # ModelEntry fills in `last_run_at` on the row it reads: give it a copy, not the caller's.
     entry = ModelEntry(copy.copy(schedule))
-    return (task_queue or get_task_queue()).enqueue(
-        schedule.task, *entry.args, options=PublishOptions(**entry.options), **entry.kwargs
-    )
+    with task_trigger(label=f"run now: {schedule.name}"):
+        return (task_queue or get_task_queue()).enqueue(
+            schedule.task, *entry.args, options=PublishOptions(**entry.options), **entry.kwargs
+        )
 
 
 def schedule_check_interval(*, every: int, period: str) -> None:

@@ -12,8 +12,9 @@ from django.db import transaction
 from accounts.emails import WELCOME_SUBJECT, welcome_email_queue
 from accounts.models import User
 from accounts.services import user_create
-from tasks_app.models import EmailLog, OutboxMessage
+from tasks_app.models import EmailLog, TaskRecord
 from tasks_app.queue.memory import InMemoryTaskQueue
+from tasks_app.selectors.ledger import record_call
 from tasks_app.tasks import send_welcome_email
 from tests.factories import PASSWORD, UserFactory
 
@@ -80,16 +81,17 @@ def test_user_create_publishes_one_send_email_message_with_only_the_email_log_id
     )
 
 
-def test_user_create_writes_exactly_one_outbox_row_in_its_transaction(
+def test_user_create_records_exactly_one_task_in_its_transaction(
     django_capture_on_commit_callbacks,
 ):
     """The configured adapter (the outbox): the row is written with the user, published later."""
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         user = create()
 
-    [message] = OutboxMessage.objects.all()
+    [message] = TaskRecord.objects.select_related("result")
     log = EmailLog.objects.get(idempotency_key=f"welcome:{user.pk}")
-    assert (message.task_name, message.args, message.kwargs) == (
+    assert message.published_at is None  # not yet: after commit
+    assert record_call(message) == (
         "tasks_app.send_email",
         [],
         {"email_log_id": log.pk},
@@ -109,7 +111,7 @@ def test_a_rolled_back_creation_leaves_no_email_and_publishes_nothing(
         raise RuntimeError("the caller's transaction fails after the user was created")
 
     assert queue.published == []
-    assert not EmailLog.objects.exists() and not OutboxMessage.objects.exists()
+    assert not EmailLog.objects.exists() and not TaskRecord.objects.exists()
     assert not User.objects.filter(username="ada").exists()
 
 
@@ -122,7 +124,7 @@ def test_the_seeds_welcome_task_queues_nothing_for_a_user_created_by_user_create
 
     log = EmailLog.objects.get()
     assert result == {"status": "queued", "email_log_id": log.pk, "user_id": str(user.pk)}
-    assert OutboxMessage.objects.count() == 1
+    assert TaskRecord.objects.count() == 1
 
 
 def test_the_seeds_welcome_task_queues_the_email_of_a_user_without_one():
@@ -137,7 +139,8 @@ def test_the_seeds_welcome_task_queues_the_email_of_a_user_without_one():
         == redelivered
         == {"status": "queued", "email_log_id": log.pk, "user_id": str(user.pk)}
     )
-    assert [m.kwargs for m in OutboxMessage.objects.all()] == [{"email_log_id": log.pk}]
+    records = TaskRecord.objects.select_related("result")
+    assert [record_call(r)[2] for r in records] == [{"email_log_id": log.pk}]
 
 
 @pytest.mark.parametrize("user_id", ["0b5e6a0e-0000-4000-8000-000000000000", "not-a-uuid"])
@@ -145,7 +148,7 @@ def test_the_seeds_welcome_task_skips_a_missing_user(user_id, caplog):
     assert send_welcome_email(user_id) == {"status": "skipped", "user_id": user_id}
 
     assert "does not exist" in caplog.text
-    assert not EmailLog.objects.exists() and not OutboxMessage.objects.exists()
+    assert not EmailLog.objects.exists() and not TaskRecord.objects.exists()
 
 
 def test_the_seeds_welcome_task_skips_an_inactive_user():

@@ -1,11 +1,11 @@
-"""The email log and outbox in the admin: listed with filters, searchable, read-only."""
+"""The email log in the admin: listed with filters, searchable, read-only."""
 
 from __future__ import annotations
 
 import pytest
 from django.urls import reverse
 
-from tasks_app.models import EmailLog, OutboxMessage
+from tasks_app.models import EmailLog
 
 pytestmark = pytest.mark.django_db
 
@@ -26,14 +26,6 @@ def test_email_log_list_filters_searches_and_is_read_only(
     detail = admin_client.get(reverse("admin:tasks_app_emaillog_change", args=[sent.pk]))
     assert detail.status_code == 200 and b'name="recipient"' not in detail.content
     assert admin_client.get(url, {"created_at__year": sent.created_at.year}).status_code == 200
-
-
-def test_outbox_list_shows_pending_messages(admin_client):
-    OutboxMessage.objects.create(task_id="t-1", task_name="tasks_app.ping", queue="default")
-
-    page = admin_client.get(reverse("admin:tasks_app_outboxmessage_changelist"))
-
-    assert page.status_code == 200 and b"tasks_app.ping" in page.content
 
 
 def test_a_user_without_admin_rights_cannot_see_the_email_log(client, django_user_model):

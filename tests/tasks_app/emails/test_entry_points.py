@@ -23,8 +23,9 @@ from rest_framework.test import APIClient
 from accounts.emails import WELCOME_SUBJECT
 from accounts.models import Role, User
 from project.celery import app as celery_app
-from tasks_app.models import EmailLog, OutboxMessage
+from tasks_app.models import EmailLog
 from tasks_app.selectors.broker import queue_lengths
+from tasks_app.selectors.ledger import records_unpublished
 from tasks_app.selectors.task_results import task_result_arguments
 from tasks_app.services.emails.queueing import SEND_EMAIL_TASK
 from tests.factories import PASSWORD, SuperAdminFactory
@@ -120,7 +121,7 @@ def queue_is_quiet(worker: CeleryWorker, queue: str) -> bool:
     """Nothing left that could still send: no outbox row, no message in the broker, nothing held
     by the worker (running, prefetched or waiting for a retry's countdown)."""
     worker.assert_running()
-    if OutboxMessage.objects.exists() or queue_lengths([queue])[queue] != 0:
+    if records_unpublished().exists() or queue_lengths([queue])[queue] != 0:
         return False
     inspect = celery_app.control.inspect(destination=[worker.hostname], timeout=2)
     for replies in (inspect.active(), inspect.reserved(), inspect.scheduled()):

@@ -7,8 +7,9 @@ from django_celery_results.models import TaskResult
 
 from accounts.models import User
 from accounts.services import user_create
-from tasks_app.models import EmailLog, OutboxMessage
+from tasks_app.models import EmailLog
 from tasks_app.queue import get_task_queue
+from tasks_app.selectors.ledger import records_unpublished
 from tasks_app.services.emails.queueing import email_queue
 from tests.support.polling import wait_for
 from tests.support.smtp import SmtpServer
@@ -46,7 +47,7 @@ def test_email_arrives_multipart_with_subject_sender_and_message_id(smtp: SmtpSe
     assert received.part("html").strip() == "<p>Hello <b>Ada</b></p>"
     assert received.message_id == log.message_id
     assert log.attempts == 1 and log.sent_at is not None and log.last_error == ""
-    assert not OutboxMessage.objects.exists()
+    assert not records_unpublished().exists()
 
 
 def test_4xx_then_250_is_retried_and_delivered_once(smtp: SmtpServer):

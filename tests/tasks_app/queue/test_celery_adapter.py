@@ -1,7 +1,7 @@
 """The Celery adapter of the task-queue port, against the real broker and a worker: the id comes
 back at once, publication waits for the commit, a rollback publishes nothing, options are kept on
-the outbox row, and a publish that fails (broker down) leaves a row that the relay publishes
-later. Run now's options across an outage: tests/tasks_app/schedules/test_run_now.py."""
+the task's ledger record, and a publish that fails (broker down) leaves the record unpublished
+for the relay. Run now's options across an outage: tests/tasks_app/schedules/test_run_now.py."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from django.utils.dateparse import parse_datetime
 from django_celery_results.models import TaskResult
 
 from project.visibility import EtaBeyondVisibilityTimeout
-from tasks_app.models import OutboxMessage
+from tasks_app.models import TaskRecord
 from tasks_app.queue import PublishOptions
 from tasks_app.queue.celery import CeleryTaskQueue
 from tests.support.broker import publisher_app
@@ -33,16 +33,18 @@ def result_of(task_id: str, timeout: float = 30) -> TaskResult:
     )
 
 
-def test_id_is_returned_at_once_and_the_task_is_published_after_commit(celery_worker):
+def test_id_is_returned_at_once_and_the_task_is_published_after_commit(celery_worker, settings):
     queue = CeleryTaskQueue()
     with transaction.atomic():
         task_id = queue.enqueue("tasks_app.ping")
-        row = OutboxMessage.objects.get(task_id=task_id)  # written in the caller's transaction
-        assert row.queue == ""  # nobody asked for one: the route decides when it is published
-        assert row.attempts == 0
+        row = TaskRecord.objects.get(result_id=task_id)  # written in the caller's transaction
+        assert row.queue == settings.TASK_QUEUES["default"]  # nobody asked: the route's queue
+        assert row.published_at is None
+        assert TaskResult.objects.get(task_id=task_id).status == "PENDING"
 
     assert result_of(task_id).worker == celery_worker.hostname
-    assert not OutboxMessage.objects.filter(task_id=task_id).exists()
+    row.refresh_from_db()
+    assert row.published_at is not None and row.publish_failures == 0
 
 
 def test_a_rolled_back_transaction_publishes_nothing(celery_worker):
@@ -54,14 +56,14 @@ def test_a_rolled_back_transaction_publishes_nothing(celery_worker):
 
     result_of(marker)
     assert not TaskResult.objects.filter(task_id=rolled_back).exists()
-    assert not OutboxMessage.objects.exists()
+    assert not TaskRecord.objects.filter(result_id=rolled_back).exists()
 
 
-def test_enqueue_at_leaves_the_queue_to_the_route_and_the_task_runs_at_the_eta(celery_worker):
+def test_enqueue_at_records_the_eta_and_the_task_runs_at_the_eta(celery_worker):
     eta = timezone.now() + timedelta(seconds=2)
     with transaction.atomic():
         task_id = CeleryTaskQueue().enqueue_at("tasks_app.ping", eta)
-        assert OutboxMessage.objects.get(task_id=task_id).queue == ""
+        assert TaskRecord.objects.get(result_id=task_id).eta == eta
 
     assert result_of(task_id).date_done >= eta
 
@@ -75,7 +77,7 @@ def test_options_are_stored_on_the_row_with_seconds_turned_into_deadlines():
                 queue="ops", priority=3, expires=60, headers={"origin": "ops"}, countdown=5
             ),
         )
-        row = OutboxMessage.objects.get(task_id=task_id)
+        row = TaskRecord.objects.get(result_id=task_id)
         raise RuntimeError("inspected; roll back")
 
     assert row.queue == "ops"
@@ -93,10 +95,10 @@ def test_the_seed_keywords_countdown_and_queue_are_publish_options_not_task_argu
     before = timezone.now()
     with pytest.raises(RuntimeError), transaction.atomic():
         task_id = CeleryTaskQueue().enqueue("tasks_app.ping", countdown=5, queue="ops")
-        row = OutboxMessage.objects.get(task_id=task_id)
+        row = TaskRecord.objects.select_related("result").get(result_id=task_id)
         raise RuntimeError("inspected; roll back")
 
-    assert (row.queue, row.args, row.kwargs) == ("ops", [], {})
+    assert (row.queue, row.result.task_args, row.result.task_kwargs) == ("ops", "[]", "{}")
     assert timedelta(seconds=5) <= row.eta - before < timedelta(seconds=6)
 
 
@@ -110,7 +112,7 @@ def test_an_eta_beyond_the_redis_visibility_timeout_is_refused_before_anything_i
     with pytest.raises(EtaBeyondVisibilityTimeout), transaction.atomic():
         CeleryTaskQueue().enqueue_at("tasks_app.ping", too_far)
 
-    assert not OutboxMessage.objects.exists()
+    assert not TaskRecord.objects.exists()
 
 
 def unreachable_like(broker_url: str) -> str:
@@ -126,11 +128,12 @@ def test_a_failed_publish_is_kept_and_relayed_later(celery_worker, settings):
     with transaction.atomic():
         task_id = CeleryTaskQueue(celery_app=down).enqueue("tasks_app.ping")
 
-    row = OutboxMessage.objects.get(task_id=task_id)  # the caller's commit still succeeded
-    assert row.attempts == 1 and "OperationalError" in row.last_error
-    assert not TaskResult.objects.filter(task_id=task_id).exists()
+    row = TaskRecord.objects.get(result_id=task_id)  # the caller's commit still succeeded
+    assert row.publish_failures == 1 and "OperationalError" in row.last_publish_error
+    assert row.published_at is None
 
     call_command("relay_outbox")  # the relay, on the real broker
 
     assert result_of(task_id).task_name == "tasks_app.ping"
-    assert not OutboxMessage.objects.exists()
+    row.refresh_from_db()
+    assert row.published_at is not None

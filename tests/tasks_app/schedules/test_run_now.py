@@ -17,10 +17,11 @@ from django_celery_beat.models import PeriodicTask
 from django_celery_results.models import TaskResult
 from rest_framework.test import APIClient
 
-from tasks_app.models import OutboxMessage
+from tasks_app.models import TaskRecord
 from tasks_app.queue import PublishOptions
 from tasks_app.queue.celery import CeleryTaskQueue
 from tasks_app.queue.memory import InMemoryTaskQueue
+from tasks_app.selectors.ledger import records_unpublished
 from tasks_app.services.schedules import schedule_run_now
 from tests.support.broker import drop_queue, publisher_app, queued_messages
 from tests.support.polling import wait_for
@@ -95,7 +96,7 @@ def test_admin_run_now_honours_queue_priority_expiry_and_headers(
     )
     assert len(messages) == 1
     _assert_published_like_beat(messages[0], routed_cleanup)
-    assert not OutboxMessage.objects.exists()  # published after commit, then deleted
+    assert not records_unpublished().exists()  # published after commit
 
 
 def test_api_run_now_publishes_the_same(admin, routed_cleanup):
@@ -122,8 +123,8 @@ def test_run_now_while_the_broker_is_down_keeps_its_options_until_the_relay_publ
             schedule=routed_cleanup, task_queue=CeleryTaskQueue(celery_app=down)
         )
 
-    row = OutboxMessage.objects.get(task_id=task_id)  # the click still succeeded
-    assert row.attempts == 1 and "OperationalError" in row.last_error
+    row = TaskRecord.objects.get(result_id=task_id)  # the click still succeeded
+    assert row.publish_failures == 1 and "OperationalError" in row.last_publish_error
     assert row.queue == routed_cleanup.queue
     assert row.options["priority"] == 7
     assert row.options["headers"] == {"origin": "ops", "periodic_task_name": NAME}
@@ -139,7 +140,7 @@ def test_run_now_while_the_broker_is_down_keeps_its_options_until_the_relay_publ
     assert message["headers"]["id"] == task_id
     _assert_published_like_beat(message, routed_cleanup)
     assert parse_datetime(message["headers"]["expires"]) == deadline
-    assert not OutboxMessage.objects.exists()
+    assert not records_unpublished().exists()
 
 
 def test_a_worker_on_the_schedules_queue_files_the_run_under_the_schedule(

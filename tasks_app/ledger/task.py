@@ -1,0 +1,42 @@
+"""Celery's hooks into the ledger on the worker: the base task class and the receipt stamp."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+from celery import Task
+from celery.exceptions import Ignore
+from celery.signals import task_received
+
+from tasks_app.ledger.attempts import attempt_start, ready_at_from
+
+RECEIVED_AT = "ledger_received_at"
+
+
+class LedgerTask(Task):
+    """Every task of the app (settings: the Celery app's `task_cls`): each attempt is recorded
+    as it starts, and a task cancelled in the ledger is not run."""
+
+    def before_start(self, task_id, args, kwargs) -> None:
+        request = self.request
+        if request.called_directly or request.is_eager:
+            return
+        received = getattr(request, RECEIVED_AT, None)
+        attempt = attempt_start(
+            task_id=task_id,
+            task_name=self.name,
+            worker=request.hostname or "",
+            ready_at=ready_at_from(request),
+            received_at=datetime.fromtimestamp(received, UTC) if received else None,
+        )
+        if attempt is None:
+            raise Ignore(f"task {task_id} was cancelled")
+        request.ledger_attempt = attempt
+
+
+@task_received.connect
+def _stamp_received(sender=None, request=None, **kwargs) -> None:
+    """In the worker's main process, when the message arrives: the child process reads the
+    stamp from its request (the request dict travels to the pool with the message)."""
+    request.request_dict[RECEIVED_AT] = time.time()
