@@ -8,7 +8,6 @@ each HTTP method to its own view, and the schema documents each from that view.
 
 from __future__ import annotations
 
-import django_filters
 from django.contrib.auth import logout
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer
@@ -25,6 +24,7 @@ from accounts.permissions import IsAdmin
 from accounts.selectors import user_get, user_list
 from accounts.services import auth_session_create, auth_session_revoke, user_create, user_update
 from project.errors import ERROR_RESPONSES, ErrorSerializer
+from project.filters import filter_parameters
 from project.pagination import PagePagination, paginated_response
 
 
@@ -122,36 +122,13 @@ class UserMeApi(APIView):
         return Response(UserOutputSerializer(request.user).data)
 
 
-def _filter_parameters(filterset: type[django_filters.FilterSet]) -> list[OpenApiParameter]:
-    """The FilterSet's filters as documented query parameters: the schema follows the one filter."""
-    types = {
-        django_filters.BooleanFilter: OpenApiTypes.BOOL,
-        # Empty means no bound, as a form's empty field does.
-        django_filters.DateTimeFilter: {
-            "anyOf": [{"type": "string", "format": "date-time"}, {"type": "string", "maxLength": 0}]
-        },
-    }
-    return [
-        OpenApiParameter(
-            name,
-            next((t for cls, t in types.items() if isinstance(spec, cls)), OpenApiTypes.STR),
-            OpenApiParameter.QUERY,
-            description=spec.extra.get("help_text", ""),
-            enum=[value for value, _label in spec.extra["choices"]]
-            if "choices" in spec.extra
-            else None,
-        )
-        for name, spec in filterset.base_filters.items()
-    ]
-
-
 class UserListApi(APIView):
     permission_classes = [IsAdmin]
     pagination_class = PagePagination
 
     @extend_schema(
         summary="List users (admins)",
-        parameters=_filter_parameters(UserFilterSet),
+        parameters=filter_parameters(UserFilterSet),
         responses={200: UserOutputSerializer(many=True), 404: ErrorSerializer, **ERROR_RESPONSES},
     )
     def get(self, request: Request) -> Response:

@@ -10,7 +10,7 @@ from tasks_app.apis.schedules import (
     ScheduleRunApi,
     ScheduleUpdateApi,
 )
-from tasks_app.apis.tasks import TaskDetailApi
+from tasks_app.apis.tasks import TaskCancelApi, TaskDetailApi, TaskListApi, TaskRetryApi
 
 urlpatterns = [
     path("reports/", ReportCreateApi.as_view(), name="reports-create"),
@@ -25,5 +25,8 @@ urlpatterns = [
         name="schedule-detail",
     ),
     path("schedules/<int:schedule_id>/run/", ScheduleRunApi.as_view(), name="schedule-run"),
+    path("tasks/", TaskListApi.as_view(), name="task-list"),
     path("tasks/<str:task_id>/", TaskDetailApi.as_view(), name="task-detail"),
+    path("tasks/<str:task_id>/retry/", TaskRetryApi.as_view(), name="task-retry"),
+    path("tasks/<str:task_id>/cancel/", TaskCancelApi.as_view(), name="task-cancel"),
 ]

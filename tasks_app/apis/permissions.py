@@ -20,6 +20,12 @@ class CanViewTaskHistory(HasModelPermission):
     permission = "django_celery_results.view_taskresult"
 
 
+class CanChangeTaskHistory(HasModelPermission):
+    """Retry or cancel a task: the history admin's actions need the same permission."""
+
+    permission = "django_celery_results.change_taskresult"
+
+
 class CanRequestReports(HasModelPermission):
     permission = "tasks_app.add_userreport"
 

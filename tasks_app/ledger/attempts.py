@@ -22,6 +22,7 @@ from django_celery_results.models import TaskResult
 from tasks_app.ledger.bookkeeping import bookkeeping_transaction
 from tasks_app.models.ledger import Outcome, TaskAttempt
 
+QUEUED_AT = "ledger_queued_at"  # the message header saying when the task was queued
 OUTCOMES = {
     states.SUCCESS: Outcome.SUCCESS,
     states.FAILURE: Outcome.FAILURE,
@@ -94,7 +95,7 @@ def attempt_finish(
 
 def ready_at_from(request: Any) -> datetime.datetime | None:
     """When the task could first run: its ETA (a retry's, too), else when it was queued."""
-    for value in (getattr(request, "eta", None), getattr(request, "ledger_queued_at", None)):
+    for value in (getattr(request, "eta", None), getattr(request, QUEUED_AT, None)):
         if isinstance(value, str):
             value = parse_datetime(value)
         if isinstance(value, datetime.datetime):

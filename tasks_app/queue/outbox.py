@@ -21,6 +21,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from tasks_app.ledger.attempts import QUEUED_AT
 from tasks_app.ledger.enqueue import ledger_mark_publish_failed, ledger_mark_published
 from tasks_app.models.ledger import TaskRecord
 from tasks_app.selectors.ledger import record_call, records_unpublished
@@ -44,6 +45,9 @@ def outbox_publish(app: Celery, record: TaskRecord, *, producer=None) -> None:
     """Send one record to the broker under the task id the caller already has, with its options
     (priority, expiry as an ISO deadline, headers, exchange, routing key)."""
     task_name, args, kwargs = record_call(record)
+    options = dict(record.options)
+    # The wait of the first attempt is measured from here (tasks_app.ledger.attempts).
+    options["headers"] = {**options.get("headers", {}), QUEUED_AT: record.created_at.isoformat()}
     app.send_task(
         task_name,
         args=args,
@@ -54,7 +58,7 @@ def outbox_publish(app: Celery, record: TaskRecord, *, producer=None) -> None:
         retry=True,
         retry_policy=PUBLISH_RETRY_POLICY,
         producer=producer,
-        **record.options,
+        **options,
     )
 
 

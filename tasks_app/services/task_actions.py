@@ -1,0 +1,117 @@
+"""Retry and cancel a task as its domain understands them: the one service behind the history
+admin's actions, `POST /api/tasks/{id}/retry|cancel/` and `manage.py tasks retry|cancel`.
+
+Retrying sends the work again, not merely the message: a failed email's log row is queued again
+(its own attempt budget, the same Message-ID), a failed report is generated again with the same
+filters, a housekeeping task runs again. Cancelling marks the task in the ledger (its worker then
+refuses to run it, tasks_app.ledger.task) and its domain row (a queued email, a pending report).
+Anything else is refused with the reason: no action reports success for what did not happen.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from celery import states
+from django.db import transaction
+from django.utils import timezone
+from django_celery_results.models import TaskResult
+
+from tasks_app.ledger.trigger import task_trigger
+from tasks_app.models.ledger import TaskRecord, Trigger
+from tasks_app.queue import TaskQueue, get_task_queue
+from tasks_app.selectors.ledger import task_status
+from tasks_app.selectors.task_results import task_result_arguments
+
+logger = logging.getLogger(__name__)
+
+
+class TaskActionRefused(Exception):
+    """The action cannot be done; the message says why."""
+
+
+@dataclass(frozen=True)
+class ActionDone:
+    message: str
+    task_id: str | None = None  # the retry's new task
+
+
+# Tasks whose run is complete in itself (no domain row to reset): a retry runs them again.
+RERUNNABLE = frozenset(
+    {
+        "tasks_app.cleanup_sessions",
+        "tasks_app.expire_reports",
+        "tasks_app.expire_task_history",
+        "tasks_app.fail_stale_reports",
+        "tasks_app.ping",
+        "tasks_app.relay_outbox",
+        "tasks_app.requeue_stale_emails",
+        "tasks_app.send_welcome_email",
+    }
+)
+CANCELLABLE = frozenset({states.PENDING, states.RETRY})
+
+
+def task_retry(*, result: TaskResult, by=None, task_queue: TaskQueue | None = None) -> ActionDone:
+    """Do a failed task's work again; the new task is triggered by `by` as a retry."""
+    if result.status != states.FAILURE:
+        raise TaskActionRefused(
+            f"Task {result.task_id} is {task_status(result)}; only a failed task can be retried."
+        )
+    try:
+        args, kwargs = task_result_arguments(result)
+    except ValueError as exc:
+        raise TaskActionRefused(str(exc)) from exc
+    domain_retry = _DOMAIN_RETRY.get(result.task_name or "")
+    with task_trigger(Trigger.RETRY, user=by, label=f"retry of {result.task_id}"):
+        if domain_retry is not None:
+            return domain_retry(args, kwargs, by)
+        if result.task_name in RERUNNABLE:
+            queue = TaskRecord.objects.filter(pk=result.task_id).values_list("queue", flat=True)
+            new_id = (task_queue or get_task_queue()).enqueue(
+                result.task_name, *args, queue=queue.first() or None, **kwargs
+            )
+            return ActionDone(f"{result.task_name} queued again as task {new_id}.", new_id)
+    raise TaskActionRefused(f"{result.task_name or 'A task without a name'} has no retry.")
+
+
+def task_cancel(*, result: TaskResult, by=None) -> ActionDone:
+    """Stop a task that has not started (queued, waiting for the broker, or for a retry's
+    countdown) from running, and record who cancelled it."""
+    now = timezone.now()
+    with transaction.atomic():
+        # Conditional, so a worker starting it at this moment either wins or sees it cancelled.
+        cancelled = TaskResult.objects.filter(
+            task_id=result.task_id, status__in=CANCELLABLE
+        ).update(status=states.REVOKED, date_done=now)
+        if not cancelled:
+            result.refresh_from_db()
+            raise TaskActionRefused(
+                f"Task {result.task_id} is {task_status(result)}; only a task that has not "
+                "started can be cancelled."
+            )
+        TaskRecord.objects.filter(pk=result.task_id).update(cancelled_at=now, cancelled_by=by)
+        domain_cancel = _DOMAIN_CANCEL.get(result.task_name or "")
+        if domain_cancel is not None:
+            args, kwargs = task_result_arguments(result)
+            domain_cancel(args, kwargs, by)
+    _revoke(result.task_id)
+    return ActionDone(f"Task {result.task_id} cancelled.")
+
+
+def _revoke(task_id: str) -> None:
+    """Also tell the workers now: one holding the message (an ETA, a retry's countdown) drops
+    it. Best effort: a worker that never hears it still refuses the task at its start."""
+    from project.celery import app
+
+    try:
+        app.control.revoke(task_id)
+    except Exception as exc:  # the ledger has it; a broker hiccup must not undo the cancel
+        logger.warning("revoke of cancelled task %s not broadcast: %r", task_id, exc)
+
+
+_DomainAction = Callable[[list, dict, object], ActionDone]
+_DOMAIN_RETRY: dict[str, _DomainAction] = {}
+_DOMAIN_CANCEL: dict[str, Callable[[list, dict, object], None]] = {}

@@ -1,0 +1,145 @@
+"""The task ledger with a real worker: a task is in the history from its enqueue, with what
+triggered it; each attempt is recorded; cancel stops a task that has not started; retry does the
+work again; the list answers with filters in a constant number of queries."""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+
+import pytest
+from celery import states
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import transaction
+from django.utils import timezone
+from django_celery_results.models import TaskResult
+
+from tasks_app.ledger.trigger import task_trigger
+from tasks_app.models import TaskAttempt, TaskRecord, Trigger
+from tasks_app.queue import get_task_queue
+from tasks_app.services.task_actions import TaskActionRefused, task_cancel, task_retry
+from tests.support.polling import wait_for
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def finished(task_id: str, status: str = states.SUCCESS, timeout: float = 30) -> TaskResult:
+    return wait_for(
+        lambda: TaskResult.objects.filter(task_id=task_id, status=status).first(),
+        timeout=timeout,
+        what=f"task {task_id} to be {status}",
+    )
+
+
+def test_a_task_queued_through_the_api_is_in_the_history_at_once_with_its_user(admin_api, admin):
+    schedule = admin_api.get("/api/schedules/").json()[0]
+
+    run = admin_api.post(f"/api/schedules/{schedule['id']}/run/")
+    task_id = run.json()["task_id"]
+    body = admin_api.get(f"/api/tasks/{task_id}/").json()
+
+    assert body["task_name"] == schedule["task"]
+    assert body["status"] in ("QUEUED", "STARTED", "SUCCESS")  # a worker may already run it
+    assert (body["trigger"], body["triggered_by"]) == ("api", admin.username)
+    assert body["trigger_label"] == f"run now: {schedule['name']}"
+    assert body["schedule"] == schedule["name"] and body["queue"]
+    assert body["published_at"] is not None
+
+
+def test_a_queued_task_answers_queued_and_lists_under_its_filters(admin_api):
+    with task_trigger(Trigger.COMMAND, label="tasks test"):
+        task_id = get_task_queue().enqueue("tasks_app.ping", countdown=60)
+
+    body = admin_api.get(f"/api/tasks/{task_id}/").json()
+    listed = admin_api.get("/api/tasks/", {"status": "SCHEDULED", "trigger": "command"}).json()
+
+    assert body["status"] == "SCHEDULED" and body["attempts"] == []
+    assert [t["task_id"] for t in listed["results"]] == [task_id]
+    assert admin_api.get("/api/tasks/", {"status": "nonsense"}).status_code == 400
+    task_cancel(result=TaskResult.objects.get(task_id=task_id))  # not left for other tests
+
+
+def test_each_attempt_is_recorded_by_the_worker(celery_worker):
+    with transaction.atomic():
+        task_id = get_task_queue().enqueue("tasks_app.ping")
+
+    result = finished(task_id)
+    [attempt] = TaskAttempt.objects.filter(task_id=task_id)
+
+    assert (attempt.number, attempt.outcome, attempt.worker) == (
+        1,
+        "success",
+        celery_worker.hostname,
+    )
+    assert attempt.received_at <= attempt.started_at <= attempt.finished_at <= result.date_done
+    assert attempt.wait_seconds >= 0 and attempt.runtime_seconds >= 0
+    assert result.worker == celery_worker.hostname and result.date_started is not None
+
+
+def test_a_cancelled_task_never_runs_and_records_who_cancelled_it(celery_worker, admin):
+    task_id = get_task_queue().enqueue("tasks_app.ping", countdown=2)
+    done = task_cancel(result=TaskResult.objects.get(task_id=task_id), by=admin)
+    marker = get_task_queue().enqueue("tasks_app.ping", countdown=3)  # runs after the eta
+
+    finished(marker)
+    result = TaskResult.objects.get(task_id=task_id)
+    record = TaskRecord.objects.get(pk=task_id)
+    assert "cancelled" in done.message
+    assert result.status == states.REVOKED and record.cancelled_by == admin
+    assert not TaskAttempt.objects.filter(task_id=task_id).exists()
+    with pytest.raises(TaskActionRefused, match="only a task that has not started"):
+        task_cancel(result=result)
+
+
+def test_retrying_a_failed_housekeeping_task_runs_it_again(celery_worker, admin):
+    failed = TaskResult.objects.create(
+        task_id="failed-ping", task_name="tasks_app.ping", task_args="[]", status=states.FAILURE
+    )
+
+    done = task_retry(result=failed, by=admin)
+
+    retried = finished(done.task_id)
+    record = TaskRecord.objects.get(pk=done.task_id)
+    assert retried.task_name == "tasks_app.ping"
+    assert (record.trigger, record.triggered_by, record.trigger_label) == (
+        "retry",
+        admin,
+        "retry of failed-ping",
+    )
+    with pytest.raises(TaskActionRefused, match="only a failed task can be retried"):
+        task_retry(result=retried)
+
+
+def test_the_tasks_command_lists_shows_and_refuses_with_reasons(celery_worker):
+    with transaction.atomic():
+        task_id = get_task_queue().enqueue("tasks_app.ping")
+    finished(task_id)
+    out = io.StringIO()
+
+    call_command(
+        "tasks", "list", "--task-name", "tasks_app.ping", "--status", "SUCCESS", stdout=out
+    )
+    call_command("tasks", "show", task_id, stdout=out)
+
+    assert task_id in out.getvalue() and "attempt 1: success" in out.getvalue()
+    with pytest.raises(CommandError, match="only a failed task can be retried"):
+        call_command("tasks", "retry", task_id)
+    with pytest.raises(CommandError, match="No task"):
+        call_command("tasks", "cancel", "missing")
+    with pytest.raises(CommandError, match="status"):
+        call_command("tasks", "list", "--status", "nonsense")
+
+
+def test_the_list_is_a_constant_number_of_queries(admin_api, django_assert_max_num_queries):
+    old = timezone.now() - timedelta(days=1)
+    for _ in range(30):
+        get_task_queue().enqueue("tasks_app.ping", countdown=300)
+    TaskResult.objects.update(date_created=old)
+
+    with django_assert_max_num_queries(4):  # session, user, permissions check, the page
+        page = admin_api.get("/api/tasks/", {"page_size": 25})
+
+    assert len(page.json()["results"]) == 25 and page.json()["next"]
+    for result in TaskResult.objects.all():
+        task_cancel(result=result)
