@@ -22,7 +22,8 @@ def filter_parameters(filterset: type[django_filters.FilterSet]) -> list[OpenApi
             next((t for cls, t in types.items() if isinstance(spec, cls)), OpenApiTypes.STR),
             OpenApiParameter.QUERY,
             description=spec.extra.get("help_text", ""),
-            enum=[value for value, _label in spec.extra["choices"]]
+            # Empty means no filter, as a form's empty choice does.
+            enum=["", *(value for value, _label in spec.extra["choices"])]
             if "choices" in spec.extra
             else None,
         )

@@ -4,33 +4,43 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 from rest_framework.exceptions import ValidationError
-from rest_framework.pagination import PageNumberPagination
+from rest_framework.pagination import CursorPagination, PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
 
 
-class PagePagination(PageNumberPagination):
-    """`?page=N&page_size=M` (at most 200); a page past the end is a 404 like DRF's."""
+class StrictPageSize:
+    """`page_size=M` (at most 200); one that is no integer is a 400 (the schema says integer)
+    rather than silently the default, as DRF would have it."""
 
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
 
     def get_page_size(self, request: Request) -> int | None:
-        """As DRF's, but a page_size that is no integer is a 400 (the schema says integer)
-        rather than silently the default."""
         raw = request.query_params.getlist(self.page_size_query_param)
         if any(not value.lstrip("-").isdigit() for value in raw):
             raise ValidationError({self.page_size_query_param: ["Must be a whole number."]})
         return super().get_page_size(request)
+
+
+class PagePagination(StrictPageSize, PageNumberPagination):
+    """`?page=N&page_size=M`; a page past the end is a 404 like DRF's."""
 
     def get_page_number(self, request: Request, paginator) -> int | str:
         """As DRF's, but an empty `page=` is a 400 (the schema says integer) rather than page 1."""
         if request.query_params.get(self.page_query_param) == "":
             raise ValidationError({self.page_query_param: ["Must be a whole number."]})
         return super().get_page_number(request, paginator)
+
+
+class NewestFirstPagination(StrictPageSize, CursorPagination):
+    """`?cursor=...&page_size=M`, newest first, for lists that grow to millions of rows: no COUNT,
+    and a page does not shift while new rows arrive. An unknown cursor is a 404 like DRF's."""
+
+    ordering = ("-date_created", "-id")
 
 
 def paginated_response(

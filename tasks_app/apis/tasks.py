@@ -7,13 +7,13 @@ from django.http import Http404
 from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
-from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from project.errors import ERROR_RESPONSES, ErrorSerializer
 from project.filters import filter_parameters
+from project.pagination import NewestFirstPagination, paginated_response
 from tasks_app.apis.permissions import CanChangeTaskHistory, CanViewTaskHistory
 from tasks_app.filters import TaskFilterSet
 from tasks_app.selectors.ledger import task_attempts, task_get, task_list, task_status
@@ -23,16 +23,6 @@ from tasks_app.selectors.task_results import (
     task_result_value,
 )
 from tasks_app.services.task_actions import TaskActionRefused, task_cancel, task_retry
-
-
-class TaskCursorPagination(CursorPagination):
-    """Newest first, by position rather than page number: no COUNT over a million rows, and a
-    page does not shift while new tasks arrive."""
-
-    page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 200
-    ordering = ("-date_created", "-id")
 
 
 class TaskSummarySerializer(serializers.Serializer):
@@ -110,22 +100,22 @@ class TaskDetailSerializer(TaskSummarySerializer):
 
 class TaskListApi(APIView):
     permission_classes = [CanViewTaskHistory]
-    pagination_class = TaskCursorPagination
+    pagination_class = NewestFirstPagination
 
     @extend_schema(
         operation_id="tasks_list",
         summary="The task history, newest first (admins)",
         parameters=filter_parameters(TaskFilterSet),
-        responses={200: TaskSummarySerializer(many=True), **ERROR_RESPONSES},
+        responses={200: TaskSummarySerializer(many=True), 404: ErrorSerializer, **ERROR_RESPONSES},
     )
     def get(self, request: Request) -> Response:
         try:
             queryset = task_list(filters=request.query_params)
         except DjangoValidationError as exc:
             raise ValidationError(exc.message_dict) from exc
-        paginator = self.pagination_class()
-        page = paginator.paginate_queryset(queryset, request, view=self)
-        return paginator.get_paginated_response(TaskSummarySerializer(page, many=True).data)
+        return paginated_response(
+            queryset=queryset, serializer_class=TaskSummarySerializer, request=request, view=self
+        )
 
 
 class TaskDetailApi(APIView):

@@ -1,0 +1,222 @@
+"""The task ledger's cost, as ratios against bare Celery in the same run (issue: task ledger).
+
+    DATABASE_URL=postgres://root@127.0.0.1:5432/bench_ledger \\
+    CELERY_BROKER_URL=redis://127.0.0.1:6379/5 .venv/bin/python bench/ledger.py worker
+    ... bench/ledger.py enqueue --transactions 1000 --rounds 3
+
+worker: N no-op tasks are queued first, then one prefork worker (concurrency 4, the project's
+prefetch and events settings) drains them. Baseline: bench/raw_celery.py, no result backend, no
+Django. Ledger: the project's worker running `tasks_app.ping`, every task queued through the port
+(its TaskResult and TaskRecord), each attempt recorded and each result stored. The rate is tasks
+over the time from the first start to the last end (Redis clock for the baseline, the ledger's
+own attempt times for the project).
+
+enqueue: each variant is a transaction that writes one row of its own (as a web request does) and
+sends one task: baseline `transaction.on_commit(send_task)`, against the port's `enqueue`. Bulk:
+one transaction writing 1,000 rows and sending 1,000 tasks, `on_commit` per task against
+`enqueue_many`. Variants alternate within each round; the medians are printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(BASE_DIR))
+from bench.support import setup_django  # noqa: E402
+
+setup_django()
+
+import redis  # noqa: E402
+from django.conf import settings  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
+from django_celery_results.models import TaskResult  # noqa: E402
+
+from project.celery import app as project_app  # noqa: E402
+from tasks_app.models import TaskAttempt, TaskRecord  # noqa: E402
+from tasks_app.queue import PublishOptions, get_task_queue  # noqa: E402
+
+CONCURRENCY = 4
+
+
+def worker_env(**extra: str) -> dict[str, str]:
+    env = dict(os.environ, PYTHONUNBUFFERED="1", **extra)
+    env.setdefault("DJANGO_DEBUG", "true")
+    return env
+
+
+def run_worker(app_module: str, queue: str, env: dict[str, str]) -> subprocess.Popen:
+    command = [
+        sys.executable, "-m", "celery", "-A", app_module, "worker", "--pool=prefork",
+        f"--concurrency={CONCURRENCY}", f"--queues={queue}", "--loglevel=WARNING",
+        f"--hostname=bench-{uuid.uuid4().hex[:6]}@%h", "--without-gossip", "--without-mingle",
+    ]  # fmt: skip
+    return subprocess.Popen(command, env=env, cwd=BASE_DIR, start_new_session=True)
+
+
+def stop(process: subprocess.Popen) -> None:
+    os.killpg(process.pid, 15)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, 9)
+
+
+def wait(condition, what: str, timeout: float = 600) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(what)
+        time.sleep(0.2)
+
+
+def raw_round(tasks: int) -> float:
+    from bench import raw_celery
+
+    clock = raw_celery.clock
+    clock.delete("bench:first", "bench:done", "bench:last")
+    queue = f"bench-raw-{uuid.uuid4().hex[:6]}"
+    with raw_celery.app.producer_or_acquire() as producer:
+        for _ in range(tasks):
+            raw_celery.app.send_task("bench.noop", queue=queue, producer=producer)
+    worker = run_worker("bench.raw_celery", queue, worker_env())
+    try:
+        wait(lambda: int(clock.get("bench:done") or 0) >= tasks, "raw drain")
+    finally:
+        stop(worker)
+    return tasks / (float(clock.get("bench:last")) - float(clock.get("bench:first")))
+
+
+def ledger_round(tasks: int) -> float:
+    queue = f"bench-ledger-{uuid.uuid4().hex[:6]}"
+    ids: list[str] = []
+    for start in range(0, tasks, 1000):
+        with transaction.atomic():
+            ids += get_task_queue().enqueue_many(
+                "tasks_app.ping",
+                [((), {})] * min(1000, tasks - start),
+                options=PublishOptions(queue=queue),
+            )
+    worker = run_worker("project", queue, worker_env(CELERY_TASK_DEFAULT_QUEUE=queue))
+    try:
+        wait(
+            lambda: TaskResult.objects.filter(task_id__in=ids, status="SUCCESS").count() >= tasks,
+            "ledger drain",
+        )
+    finally:
+        stop(worker)
+    attempts = TaskAttempt.objects.filter(task_id__in=ids)
+    first = min(a.started_at for a in attempts)
+    last = max(a.finished_at for a in attempts)
+    assert attempts.count() == tasks, "every task has exactly one attempt"
+    return tasks / (last - first).total_seconds()
+
+
+def bench_worker(tasks: int, rounds: int) -> None:
+    raw, ledger = [], []
+    for n in range(rounds):
+        raw.append(raw_round(tasks))
+        ledger.append(ledger_round(tasks))
+        print(f"round {n + 1}: raw {raw[-1]:.0f}/s, ledger {ledger[-1]:.0f}/s", flush=True)
+    r, m = statistics.median(raw), statistics.median(ledger)
+    print(
+        f"worker, {tasks} no-op tasks, concurrency {CONCURRENCY}: raw Celery (no result backend) "
+        f"{r:.0f}/s, project worker with the ledger {m:.0f}/s: {m / r:.2f}x"
+    )
+
+
+def enqueue_rounds(transactions: int, rounds: int) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE IF NOT EXISTS bench_request_row (id bigserial, note text)")
+    queue = f"bench-enqueue-{uuid.uuid4().hex[:6]}"
+    port = get_task_queue()
+
+    def write_row() -> None:
+        with connection.cursor() as cursor:
+            cursor.execute("INSERT INTO bench_request_row (note) VALUES ('a request')")
+
+    def baseline_one() -> None:
+        with transaction.atomic():
+            write_row()
+            transaction.on_commit(lambda: project_app.send_task("tasks_app.ping", queue=queue))
+
+    def port_one() -> None:
+        with transaction.atomic():
+            write_row()
+            port.enqueue("tasks_app.ping", queue=queue)
+
+    def baseline_bulk() -> None:
+        with transaction.atomic():
+            for _ in range(1000):
+                write_row()
+                transaction.on_commit(lambda: project_app.send_task("tasks_app.ping", queue=queue))
+
+    def port_bulk() -> None:
+        with transaction.atomic():
+            for _ in range(1000):
+                write_row()
+            port.enqueue_many("tasks_app.ping", [((), {})] * 1000, options=PublishOptions(queue))
+
+    def rate(function, times: int) -> float:
+        started = time.perf_counter()
+        for _ in range(times):
+            function()
+        return times / (time.perf_counter() - started)
+
+    results: dict[str, list[float]] = {name: [] for name in ("base", "port", "bbulk", "pbulk")}
+    for n in range(rounds):
+        results["base"].append(rate(baseline_one, transactions))
+        results["port"].append(rate(port_one, transactions))
+        results["bbulk"].append(1000 * rate(baseline_bulk, 2))
+        results["pbulk"].append(1000 * rate(port_bulk, 2))
+        print(
+            f"round {n + 1}: on_commit(send_task) {results['base'][-1]:.0f}/s, "
+            f"port {results['port'][-1]:.0f}/s; bulk {results['bbulk'][-1]:.0f}/s vs "
+            f"{results['pbulk'][-1]:.0f}/s",
+            flush=True,
+        )
+    med = {name: statistics.median(values) for name, values in results.items()}
+    print(
+        f"enqueue, one row + one task per transaction: on_commit(send_task) {med['base']:.0f}/s, "
+        f"port {med['port']:.0f}/s: {med['port'] / med['base']:.2f}x"
+    )
+    print(
+        f"bulk, 1,000 rows + 1,000 tasks per transaction: on_commit(send_task) each "
+        f"{med['bbulk']:.0f} tasks/s, enqueue_many {med['pbulk']:.0f} tasks/s: "
+        f"{med['pbulk'] / med['bbulk']:.2f}x"
+    )
+    redis.Redis.from_url(settings.CELERY_BROKER_URL).delete(queue)
+    TaskRecord.objects.filter(queue=queue).delete()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="what", required=True)
+    worker = sub.add_parser("worker")
+    worker.add_argument("--tasks", type=int, default=3000)
+    worker.add_argument("--rounds", type=int, default=2)
+    enqueue = sub.add_parser("enqueue")
+    enqueue.add_argument("--transactions", type=int, default=1000)
+    enqueue.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    if not settings.CELERY_BROKER_URL.startswith("redis"):
+        sys.exit("run it on Redis (CELERY_BROKER_URL=redis://...)")
+    os.environ.setdefault("BENCH_CLOCK_URL", settings.CELERY_BROKER_URL)
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    if args.what == "worker":
+        bench_worker(args.tasks, args.rounds)
+    else:
+        enqueue_rounds(args.transactions, args.rounds)
+
+
+if __name__ == "__main__":
+    main()
