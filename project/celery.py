@@ -11,7 +11,7 @@ import os
 from typing import Any
 
 from celery import Celery
-from celery.signals import setup_logging
+from celery.signals import setup_logging, task_postrun, task_prerun
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
 
@@ -31,3 +31,15 @@ def _django_logging(**kwargs: Any) -> None:
     from django.conf import settings
 
     logging.config.dictConfig(settings.LOGGING)
+
+
+@task_prerun.connect
+@task_postrun.connect
+def _close_old_connections(task=None, **kwargs: Any) -> None:
+    """What Django does around each request: close a connection past CONN_MAX_AGE or broken by
+    an error, keep the others (settings.CELERY_DB_REUSE_MAX stops Celery closing them all).
+    Not for a task run in the caller's process (eager), whose transaction is the caller's."""
+    from django.db import close_old_connections
+
+    if task is not None and not task.request.is_eager:
+        close_old_connections()

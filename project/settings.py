@@ -112,8 +112,8 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": ENV.database()}
-# Workers run thousands of tasks a minute: a connection per task would cost more than the task.
-# Celery's Django fixup closes a connection after a task only once it is older than this.
+# Persistent connections, checked before reuse, as Django does for requests; a worker checks them
+# around each task (project/celery.py), since a connection per task costs more than the task.
 DATABASES["default"].update(CONN_MAX_AGE=60, CONN_HEALTH_CHECKS=True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
@@ -295,6 +295,10 @@ CELERY_TASK_SEND_SENT_EVENT = True
 # Our subclass: a heartbeat for the health check, and no overwriting of edited default entries.
 CELERY_BEAT_SCHEDULER = "tasks_app.scheduler:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Celery's Django fixup closes every database connection before and after every task unless this
+# is set; then only every 2 x this many tasks. Between those, project/celery.py applies Django's
+# own rule (CONN_MAX_AGE, and a connection that failed is replaced) around each task.
+CELERY_DB_REUSE_MAX = 500
 # Health reports beat down when its heartbeat (tasks_app.scheduler) is older than this.
 BEAT_DOWN_AFTER_SECONDS = ENV.beat_down_after_seconds
 # The shortest interval the API and the admin accept for a schedule (tasks_app.services.schedules).

@@ -1,9 +1,10 @@
 """What a worker writes about an attempt: when it starts and when it ends.
 
-Two small transactions per attempt, committed asynchronously (tasks_app.ledger.bookkeeping): the
-attempt's row and the task's status at the start; the result and the attempt's end at the end.
-A worker killed mid-attempt leaves the attempt `running`; the redelivered message starts the next
-attempt, and the history shows the earlier one as lost.
+One statement each on Postgres, committed asynchronously (tasks_app.ledger.bookkeeping): at the
+start, the task's status and the attempt's row; at the end, the result and the attempt's end.
+Elsewhere (SQLite) the same writes in a short transaction. A worker killed mid-attempt leaves the
+attempt `running`; the redelivered message starts the next attempt, and the history shows the
+earlier one as lost.
 """
 
 from __future__ import annotations
@@ -13,13 +14,14 @@ import json
 from typing import Any
 
 from celery import states
+from django.db import IntegrityError, connection
 from django.db.models import Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django_celery_results.models import TaskResult
 
-from tasks_app.ledger.bookkeeping import bookkeeping_transaction
+from tasks_app.ledger.bookkeeping import ASYNC_COMMIT_SQL, bookkeeping_transaction
 from tasks_app.models.ledger import Outcome, TaskAttempt
 
 QUEUED_AT = "ledger_queued_at"  # the message header saying when the task was queued
@@ -29,6 +31,45 @@ OUTCOMES = {
     states.RETRY: Outcome.RETRY,
     states.REVOKED: Outcome.IGNORED,
 }
+RESULTS = TaskResult._meta.db_table
+ATTEMPTS = TaskAttempt._meta.db_table
+
+# The task's row says STARTED (unless it was cancelled) and the attempt's row is added, numbered
+# after the task's earlier attempts: no row comes back when the task was cancelled or has no row.
+_START = """
+WITH started AS (
+    UPDATE {results} SET status = %(started)s, date_started = %(now)s, date_done = %(now)s,
+        worker = %(worker)s
+    WHERE task_id = %(task_id)s AND status <> %(revoked)s
+    RETURNING task_id
+)
+INSERT INTO {attempts} (task_id, number, worker, received_at, started_at, wait_seconds, outcome,
+    error)
+SELECT task_id,
+    COALESCE((SELECT max(number) FROM {attempts} WHERE task_id = %(task_id)s), 0) + 1,
+    %(worker)s, %(received_at)s, %(now)s, %(wait)s, %(running)s, ''
+FROM started
+WHERE {async_commit_sql}
+RETURNING id, number
+"""
+_FINISH = """
+WITH done AS (
+    UPDATE {results} SET status = %(status)s, result = %(result)s, content_type = %(content_type)s,
+        content_encoding = %(content_encoding)s, traceback = %(traceback)s,
+        worker = COALESCE(%(worker)s, worker), date_done = %(now)s
+    WHERE task_id = %(task_id)s
+    RETURNING 1
+), ended AS (
+    UPDATE {attempts} SET finished_at = %(now)s, outcome = %(outcome)s,
+        runtime_seconds = %(runtime)s, error = %(error)s
+    WHERE id = %(attempt_id)s
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM done) WHERE {async_commit_sql}
+"""
+# Table names from the models; every value is a bound parameter.
+_TABLES = {"results": RESULTS, "attempts": ATTEMPTS, "async_commit_sql": ASYNC_COMMIT_SQL}
+_START, _FINISH = _START.format(**_TABLES), _FINISH.format(**_TABLES)
 
 
 def attempt_start(
@@ -44,7 +85,22 @@ def attempt_start(
     `ready_at` is when the task could first run (queued, or its ETA): the wait is measured from it.
     """
     now = timezone.now()
-    with bookkeeping_transaction():
+    wait = (now - ready_at).total_seconds() if ready_at else None
+    if connection.vendor == "postgresql" and not connection.in_atomic_block:
+        row = _one(
+            _START,
+            task_id=task_id,
+            worker=worker,
+            now=now,
+            received_at=received_at,
+            wait=wait,
+            started=states.STARTED,
+            revoked=states.REVOKED,
+            running=Outcome.RUNNING,
+        )
+        if row is not None:
+            return TaskAttempt(pk=row[0], task_id=task_id, number=row[1], started_at=now)
+    with bookkeeping_transaction():  # elsewhere, or no row yet, or cancelled
         updated = (
             TaskResult.objects.filter(task_id=task_id)
             .exclude(status=states.REVOKED)
@@ -69,16 +125,33 @@ def attempt_start(
             worker=worker,
             received_at=received_at,
             started_at=now,
-            wait_seconds=(now - ready_at).total_seconds() if ready_at else None,
+            wait_seconds=wait,
         )
 
 
 def attempt_finish(
     *, task_id: str, attempt: TaskAttempt | None, status: str, fields: dict[str, Any]
 ) -> bool:
-    """Store the task's outcome on its `TaskResult` (`fields`: result, content type, traceback,
-    worker) and end the attempt; False when the task has no row (the caller then creates it)."""
+    """Store the task's outcome on its `TaskResult` (`fields`: result, content type and
+    encoding, traceback, worker) and end the attempt; False when the task has no row (the
+    caller then creates it)."""
     now = timezone.now()
+    end = {
+        "outcome": OUTCOMES.get(status, Outcome.FAILURE),
+        "runtime": (now - attempt.started_at).total_seconds() if attempt else None,
+        "error": _error_summary(status, fields.get("result")),
+    }
+    if connection.vendor == "postgresql" and not connection.in_atomic_block:
+        row = _one(
+            _FINISH,
+            task_id=task_id,
+            attempt_id=attempt.pk if attempt else None,
+            status=status,
+            now=now,
+            **{"worker": None, "traceback": None, **fields},
+            **end,
+        )
+        return bool(row and row[0])
     with bookkeeping_transaction():
         updated = TaskResult.objects.filter(task_id=task_id).update(
             status=status, date_done=now, **fields
@@ -86,9 +159,9 @@ def attempt_finish(
         if attempt is not None:
             TaskAttempt.objects.filter(pk=attempt.pk).update(
                 finished_at=now,
-                outcome=OUTCOMES.get(status, Outcome.FAILURE),
-                runtime_seconds=(now - attempt.started_at).total_seconds(),
-                error=_error_summary(status, fields.get("result")),
+                outcome=end["outcome"],
+                runtime_seconds=end["runtime"],
+                error=end["error"],
             )
     return bool(updated)
 
@@ -100,6 +173,20 @@ def ready_at_from(request: Any) -> datetime.datetime | None:
             value = parse_datetime(value)
         if isinstance(value, datetime.datetime):
             return value if timezone.is_aware(value) else timezone.make_aware(value, datetime.UTC)
+    return None
+
+
+def _one(sql: str, **params: Any) -> tuple | None:
+    """One statement in autocommit mode; a race on the attempt number (the same message
+    delivered twice at once) is tried once more."""
+    for tries_left in (1, 0):
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(sql, params)
+                return cursor.fetchone()
+        except IntegrityError:
+            if not tries_left:
+                raise
     return None
 
 

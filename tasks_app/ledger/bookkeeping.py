@@ -1,9 +1,10 @@
-"""Transactions for the ledger's own rows, which may be committed asynchronously.
+"""Writes of the ledger's own rows, which may be committed asynchronously.
 
-On Postgres, `SET LOCAL synchronous_commit TO OFF` lets COMMIT return before the WAL reaches
-the disk: a crash of the database server (not of a worker or web process) can lose the last
-few hundred milliseconds of these writes (wal_writer_delay, 200 ms by default, up to three
-times that). The application's own rows (users, emails, reports) are never written this way.
+On Postgres an asynchronous commit returns before the WAL reaches the disk: a crash of the
+database server (not of a worker or web process) can lose the last few hundred milliseconds of
+these writes (wal_writer_delay, 200 ms by default, up to three times that). A lost mark is
+recovered (an unpublished record is published again, a lost attempt shows as lost); the
+application's own rows (users, emails, reports) are never written this way.
 https://www.postgresql.org/docs/15/wal-async-commit.html
 """
 
@@ -13,6 +14,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from django.db import connection, transaction
+from django.db.models import QuerySet
+from django.db.models.expressions import RawSQL
+
+# A condition evaluated once per statement (an InitPlan), always true: the statement's own
+# transaction commits asynchronously, so a single statement in autocommit mode is one round trip.
+ASYNC_COMMIT_SQL = "(SELECT set_config('synchronous_commit', 'off', true)) = 'off'"
+_ASYNC_COMMIT = RawSQL("(SELECT set_config('synchronous_commit', 'off', true))", ())
 
 
 @contextmanager
@@ -25,3 +33,11 @@ def bookkeeping_transaction() -> Iterator[None]:
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL synchronous_commit TO OFF")
         yield
+
+
+def committed_asynchronously(queryset: QuerySet) -> QuerySet:
+    """`queryset`, whose `update()` outside a transaction is one asynchronously committed
+    statement on Postgres (inside one, or elsewhere, it is unchanged)."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        return queryset
+    return queryset.alias(_async_commit=_ASYNC_COMMIT).filter(_async_commit="off")

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_celery_results.models import TaskResult
 
-from tasks_app.ledger.bookkeeping import bookkeeping_transaction
+from tasks_app.ledger.bookkeeping import committed_asynchronously
 from tasks_app.ledger.trigger import current_trigger
 from tasks_app.models.ledger import TaskRecord
 
@@ -59,22 +59,21 @@ def ledger_record(
         )
         for result in results
     ]
-    with transaction.atomic():  # both or neither, also when the caller is in autocommit
+    # Both or neither, also when the caller is in autocommit; no savepoint inside its transaction.
+    with transaction.atomic(savepoint=False):
         TaskResult.objects.bulk_create(results)
         TaskRecord.objects.bulk_create(records)
     return records
 
 
 def ledger_mark_published(task_ids: Sequence[str]) -> None:
-    """The broker accepted these messages: one UPDATE, committed asynchronously.
+    """The broker accepted these messages: one UPDATE, committed asynchronously (one round trip).
 
     Losing this write (Postgres crashing within its WAL writer delay) only leaves the records
     unpublished, and the relay publishes them again: consumers are idempotent (at-least-once).
     """
-    with bookkeeping_transaction():
-        TaskRecord.objects.filter(result_id__in=task_ids, published_at__isnull=True).update(
-            published_at=timezone.now()
-        )
+    records = TaskRecord.objects.filter(result_id__in=task_ids, published_at__isnull=True)
+    committed_asynchronously(records).update(published_at=timezone.now())
 
 
 def ledger_mark_publish_failed(task_ids: Sequence[str], error: str) -> None:
