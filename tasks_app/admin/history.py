@@ -1,51 +1,44 @@
-"""The task history (django-celery-results' TaskResult) and the overview page."""
+"""The task history (django-celery-results' TaskResult with the ledger's record and attempts)
+and the overview page."""
 
 from __future__ import annotations
 
 import json
 
-from celery import states
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.defaultfilters import pluralize, truncatechars
 from django.template.response import TemplateResponse
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 from django_celery_results.admin import TaskResultAdmin as BaseTaskResultAdmin
 from django_celery_results.models import TaskResult
 
+from project.paginators import EstimatedCountPaginator
 from tasks_app.admin.base import ReadOnlyAdmin
 from tasks_app.models import TaskOverview
 from tasks_app.selectors.broker import monitored_queues, queue_lengths, workers_online
+from tasks_app.selectors.ledger import task_attempts, task_status, task_status_q, task_statuses
 from tasks_app.selectors.schedules import schedules_with_runs
-from tasks_app.selectors.task_results import (
-    STALLED,
-    task_result_display_status,
-    task_result_duration,
-    task_results_stalled_q,
-    task_stats,
-)
-from tasks_app.services.history import task_result_reenqueue
+from tasks_app.selectors.task_results import task_result_duration, task_stats
+from tasks_app.services.task_actions import TaskActionRefused, task_cancel, task_retry
 
 
 class StatusFilter(admin.SimpleListFilter):
-    """Celery's states, plus STALLED (see tasks_app.selectors.task_results for the rule)."""
+    """Celery's states plus the ledger's (queued, waiting for the broker, scheduled, cancelled,
+    stalled): the same statuses as `GET /api/tasks/?status=` (tasks_app.selectors.ledger)."""
 
     title = "status"
     parameter_name = "status"
 
     def lookups(self, request, model_admin):
-        return [(s, s) for s in sorted(states.ALL_STATES)] + [(STALLED, "STALLED (worker died)")]
+        return [(status, status.replace("_", " ")) for status in task_statuses()]
 
     def queryset(self, request, queryset):
-        value = self.value()
-        if value == STALLED:
-            return queryset.filter(task_results_stalled_q())
-        if value == states.STARTED:
-            return queryset.filter(status=states.STARTED).exclude(task_results_stalled_q())
-        if value:
-            return queryset.filter(status=value)
+        if self.value():
+            return queryset.filter(task_status_q(self.value()))
         return queryset
 
 
@@ -65,18 +58,40 @@ class TaskResultAdmin(BaseTaskResultAdmin):
     list_display = (
         "task_name",
         "arguments",
-        "worker",
-        "periodic_task_name",
         "state",
+        "trigger",
+        "queue",
+        "worker",
+        "date_created",
         "date_started",
-        "date_done",
         "duration",
         "outcome",
     )
-    list_filter = ("task_name", StatusFilter, "date_done", "periodic_task_name")
-    search_fields = ("task_id", "task_name", "periodic_task_name")
-    actions = ("reenqueue",)
+    list_filter = (
+        StatusFilter,
+        "task_name",
+        "record__trigger",
+        "record__queue",
+        "date_created",
+        "periodic_task_name",
+    )
+    list_select_related = ("record", "record__triggered_by")
+    search_fields = ("=task_id", "task_name", "periodic_task_name")
+    actions = ("retry", "cancel")
     list_per_page = 50
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
+    ordering = ("-date_created",)
+
+    def get_readonly_fields(self, request, obj=None):
+        """Every field: the history is a record (retry and cancel are actions, not edits)."""
+        return [*(field.name for field in self.opts.local_fields), "queued_by", "attempts"]
+
+    def get_fieldsets(self, request, obj=None):
+        return [
+            ("Ledger", {"fields": ("queued_by", "attempts")}),
+            *super().get_fieldsets(request, obj),
+        ]
 
     def has_add_permission(self, request) -> bool:
         return False  # history is written by workers, never by hand
@@ -84,6 +99,64 @@ class TaskResultAdmin(BaseTaskResultAdmin):
     def get_queryset(self, request):
         # "meta" is never shown in the list; the result and traceback are (shortened).
         return super().get_queryset(request).defer("meta")
+
+    @admin.display(description="trigger", ordering="record__trigger")
+    def trigger(self, obj: TaskResult) -> str:
+        record = getattr(obj, "record", None)
+        if record is None:
+            return "-"
+        user = record.triggered_by.username if record.triggered_by else ""
+        return " ".join(part for part in (record.get_trigger_display(), user) if part)
+
+    @admin.display(description="queue", ordering="record__queue")
+    def queue(self, obj: TaskResult) -> str:
+        record = getattr(obj, "record", None)
+        return record.queue if record is not None else "-"
+
+    @admin.display(description="queued by")
+    def queued_by(self, obj: TaskResult) -> str:
+        record = getattr(obj, "record", None)
+        if record is None:
+            return "Not recorded at enqueue (sent outside the task-queue port)."
+        parts = [self.trigger(obj), record.trigger_label, f"queue {record.queue}"]
+        if record.eta:
+            parts.append(f"not before {record.eta:%Y-%m-%d %H:%M:%S}")
+        if record.published_at is None and record.cancelled_at is None:
+            parts.append(f"waiting for the broker ({record.publish_failures} failed publishes)")
+        if record.cancelled_at:
+            who = record.cancelled_by.username if record.cancelled_by else "someone"
+            parts.append(f"cancelled by {who} at {record.cancelled_at:%Y-%m-%d %H:%M:%S}")
+        return "; ".join(part for part in parts if part)
+
+    @admin.display(description="attempts")
+    def attempts(self, obj: TaskResult) -> str:
+        rows = task_attempts(obj.task_id)
+        if not rows:
+            return "None yet."
+        last = rows[-1].number
+        return format_html(
+            "<table><tr><th>#</th><th>worker</th><th>started</th><th>waited</th><th>ran</th>"
+            "<th>outcome</th><th>error</th></tr>{}</table>",
+            format_html_join(
+                "",
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
+                "<td>{}</td></tr>",
+                (
+                    (
+                        a.number,
+                        a.worker,
+                        f"{a.started_at:%Y-%m-%d %H:%M:%S}",
+                        _seconds(a.wait_seconds),
+                        _seconds(a.runtime_seconds),
+                        "lost (worker died)"
+                        if a.outcome == "running" and a.number != last
+                        else a.get_outcome_display(),
+                        a.error,
+                    )
+                    for a in rows
+                ),
+            ),
+        )
 
     @admin.display(description="arguments")
     def arguments(self, obj: TaskResult) -> str:
@@ -93,7 +166,7 @@ class TaskResultAdmin(BaseTaskResultAdmin):
 
     @admin.display(description="status", ordering="status")
     def state(self, obj: TaskResult) -> str:
-        return task_result_display_status(obj)
+        return task_status(obj).replace("_", " ")
 
     @admin.display(description="duration")
     def duration(self, obj: TaskResult):
@@ -106,25 +179,37 @@ class TaskResultAdmin(BaseTaskResultAdmin):
         return truncatechars(obj.result or "", 100)
 
     @admin.action(
-        description="Re-enqueue failed tasks with their original arguments",
-        permissions=["reenqueue"],
+        description="Retry failed tasks (resend the email, regenerate the report, rerun)",
+        permissions=["change"],
     )
-    def reenqueue(self, request: HttpRequest, queryset: QuerySet[TaskResult]) -> None:
-        sent, errors = 0, []
-        for task_result in queryset:
-            try:
-                task_result_reenqueue(task_result=task_result)
-                sent += 1
-            except ValidationError as exc:
-                errors.extend(exc.messages)
-        if sent:
-            self.message_user(request, f"{sent} task{pluralize(sent)} re-enqueued.")
-        for error in errors:
-            self.message_user(request, error, level=messages.ERROR)
+    def retry(self, request: HttpRequest, queryset: QuerySet[TaskResult]) -> None:
+        self._act(request, queryset, task_retry, "retried")
 
-    def has_reenqueue_permission(self, request: HttpRequest) -> bool:
-        """Sending work again is a change, not a read."""
+    @admin.action(description="Cancel tasks that have not started", permissions=["change"])
+    def cancel(self, request: HttpRequest, queryset: QuerySet[TaskResult]) -> None:
+        self._act(request, queryset, task_cancel, "cancelled")
+
+    def _act(self, request: HttpRequest, queryset, action, verb: str) -> None:
+        """Counts what was done; every refusal is shown with its reason."""
+        done = 0
+        for result in queryset.select_related("record"):
+            try:
+                action(result=result, by=request.user)
+            except TaskActionRefused as exc:
+                self.message_user(request, str(exc), level=messages.WARNING)
+            else:
+                done += 1
+        if done:
+            self.message_user(request, f"{done} task{pluralize(done)} {verb}.", messages.SUCCESS)
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        """Retry and cancel are changes (the API's CanChangeTaskHistory); the row itself stays
+        read-only (every field is)."""
         return request.user.has_perm("django_celery_results.change_taskresult")
+
+
+def _seconds(value: float | None) -> str:
+    return f"{value:.3f} s" if value is not None else "-"
 
 
 @admin.register(TaskOverview)

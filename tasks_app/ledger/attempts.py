@@ -79,10 +79,13 @@ def attempt_start(
     worker: str,
     ready_at: datetime.datetime | None,
     received_at: datetime.datetime | None = None,
+    call: tuple[list, dict] = ([], {}),
+    schedule: str | None = None,
 ) -> TaskAttempt | None:
     """Record that an attempt starts now; None when the task was cancelled (do not run it).
 
     `ready_at` is when the task could first run (queued, or its ETA): the wait is measured from it.
+    `call` (the arguments) and `schedule` are recorded for a task sent outside the port.
     """
     now = timezone.now()
     wait = (now - ready_at).total_seconds() if ready_at else None
@@ -111,6 +114,9 @@ def attempt_start(
                 task_id=task_id,
                 defaults={
                     "task_name": task_name,
+                    "task_args": json.dumps(call[0]),
+                    "task_kwargs": json.dumps(call[1]),
+                    "periodic_task_name": schedule,
                     "status": states.STARTED,
                     "date_started": now,
                     "worker": worker,

@@ -29,6 +29,8 @@ class LedgerTask(Task):
             worker=request.hostname or "",
             ready_at=ready_at_from(request),
             received_at=datetime.fromtimestamp(received, UTC) if received else None,
+            call=(list(args), dict(kwargs)),
+            schedule=getattr(request, "periodic_task_name", None),
         )
         if attempt is None:
             raise Ignore(f"task {task_id} was cancelled")

@@ -5,8 +5,10 @@ from __future__ import annotations
 from django.conf import settings
 from django.utils.module_loading import import_string
 from django_celery_beat.schedulers import DatabaseScheduler
+from django_celery_results.backends.database import DatabaseBackend
 
 from project.celery import app
+from tasks_app.ledger.task import LedgerTask
 
 
 def test_json_only_in_utc():
@@ -21,7 +23,10 @@ def test_seed_worker_and_result_settings():
     assert app.conf.worker_prefetch_multiplier == 1
     assert app.conf.worker_concurrency == settings.CELERY_WORKER_CONCURRENCY
     assert app.conf.task_default_queue == "default"
-    assert app.conf.result_backend == "django-db"
+    # django-celery-results' backend, writing through the ledger (tasks_app.ledger.backend).
+    backend = import_string(app.conf.result_backend.replace(":", "."))
+    assert issubclass(backend, DatabaseBackend)
+    assert isinstance(app.backend, backend)
 
 
 def test_history_and_database_schedules():
@@ -29,7 +34,9 @@ def test_history_and_database_schedules():
     assert app.conf.beat_scheduler == "tasks_app.scheduler:DatabaseScheduler"
     assert issubclass(import_string("tasks_app.scheduler.DatabaseScheduler"), DatabaseScheduler)
     assert app.conf.result_extended is True
-    assert app.conf.task_track_started is True
+    # Each attempt's start is recorded by every task's base class instead (tasks_app.ledger.task).
+    assert app.conf.task_track_started is False
+    assert isinstance(app.tasks["tasks_app.ping"], LedgerTask)
 
 
 def test_project_tasks_have_explicit_stable_names():

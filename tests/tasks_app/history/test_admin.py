@@ -1,4 +1,4 @@
-"""The task history in the admin: columns, duration, stalled rows, re-enqueue, the overview."""
+"""The task history in the admin: statuses, trigger, attempts, retry, the overview."""
 
 from __future__ import annotations
 
@@ -6,15 +6,13 @@ import datetime
 import json
 
 import pytest
-from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 from django_celery_results.models import TaskResult
 
 from project.celery import app as celery_app
-from tasks_app.queue.memory import InMemoryTaskQueue
+from tasks_app.models import TaskAttempt, TaskRecord
 from tasks_app.selectors.task_results import task_results_stalled_q
-from tasks_app.services.history import task_result_reenqueue
 from tests.support.polling import wait_for
 
 HISTORY = reverse("admin:django_celery_results_taskresult_changelist")
@@ -36,7 +34,9 @@ def _result(task_id: str, status: str, *, started_ago: datetime.timedelta | None
 
 
 @pytest.mark.django_db(transaction=True)
-def test_failed_task_is_reenqueued_with_its_original_arguments(client, super_admin, celery_worker):
+def test_a_failed_task_is_retried_from_the_admin_and_a_refusal_says_why(
+    client, super_admin, celery_worker
+):
     # A real failure on a real worker: ping takes no arguments, so these make it fail.
     failed_id = celery_app.send_task(
         "tasks_app.ping", args=["abc-1"], kwargs={"user_id": "u-42"}
@@ -45,51 +45,56 @@ def test_failed_task_is_reenqueued_with_its_original_arguments(client, super_adm
         lambda: TaskResult.objects.filter(task_id=failed_id, status="FAILURE").first(),
         what="the failed ping",
     )
+    succeeded = TaskResult.objects.create(
+        task_id="t-ok", task_name="tasks_app.ping", status="SUCCESS"
+    )
     client.force_login(super_admin)
 
     response = client.post(
-        HISTORY, {"action": "reenqueue", "_selected_action": [failed.pk]}, follow=True
+        HISTORY,
+        {"action": "retry", "_selected_action": [failed.pk, succeeded.pk]},
+        follow=True,
     )
 
-    assert "1 task re-enqueued." in response.content.decode()
+    page = response.content.decode()
+    assert "1 task retried." in page
+    assert "Task t-ok is SUCCESS; only a failed task can be retried." in page
     again = wait_for(
-        lambda: (
-            TaskResult.objects.filter(task_name="tasks_app.ping", status="FAILURE")
-            .exclude(task_id=failed_id)
-            .first()
-        ),
-        what="the re-enqueued run",
+        lambda: TaskRecord.objects.filter(trigger="retry", triggered_by=super_admin).first(),
+        what="the retry's record",
     )
-    assert (again.task_args, again.task_kwargs) == (failed.task_args, failed.task_kwargs)
-    assert json.loads(again.task_kwargs) == "{'user_id': 'u-42'}"
+    rerun = wait_for(
+        lambda: TaskResult.objects.filter(task_id=again.pk, status="FAILURE").first(),
+        what="the retried run",
+    )
+    assert json.loads(rerun.task_args) == ["abc-1"]
+    assert json.loads(rerun.task_kwargs) == {"user_id": "u-42"}
+    assert again.trigger_label == f"retry of {failed_id}"
 
 
 @pytest.mark.django_db
-def test_only_failed_tasks_with_readable_arguments_are_reenqueued(
-    django_capture_on_commit_callbacks,
-):
-    queue = InMemoryTaskQueue()
-    with pytest.raises(ValidationError, match="did not fail"):
-        task_result_reenqueue(task_result=_result("t-ok", "SUCCESS"), task_queue=queue)
-    shortened = _result("t-cut", "FAILURE", task_args=json.dumps("['abc..."))
-    with pytest.raises(ValidationError, match="cannot be read back"):
-        task_result_reenqueue(task_result=shortened, task_queue=queue)
-    failed = _result(
-        "t-f",
-        "FAILURE",
-        task_args=json.dumps("['r-1', 3]"),
-        task_kwargs=json.dumps("{'user_id': 'u-1', 'force': True}"),
+def test_the_change_page_shows_the_trigger_and_attempts_and_edits_nothing(client, super_admin):
+    result = TaskResult.objects.create(
+        task_id="t-seen", task_name="tasks_app.ping", status="FAILURE"
     )
+    TaskRecord.objects.create(
+        result=result, queue="default", trigger="api", triggered_by=super_admin,
+        trigger_label="POST /api/x/", created_at=timezone.now(), published_at=timezone.now(),
+    )  # fmt: skip
+    now = timezone.now()
+    TaskAttempt.objects.create(task_id="t-seen", number=1, worker="w1@h", started_at=now)
+    TaskAttempt.objects.create(
+        task_id="t-seen", number=2, worker="w2@h", started_at=now, finished_at=now,
+        outcome="failure", error="ValueError: boom", wait_seconds=0.5, runtime_seconds=0.25,
+    )  # fmt: skip
+    client.force_login(super_admin)
 
-    with django_capture_on_commit_callbacks(execute=True):
-        task_result_reenqueue(task_result=failed, task_queue=queue)
+    page = client.get(reverse("admin:django_celery_results_taskresult_change", args=[result.pk]))
 
-    [sent] = queue.published
-    assert (sent.name, sent.args, sent.kwargs) == (
-        "tasks_app.cleanup_sessions",
-        ("r-1", 3),
-        {"user_id": "u-1", "force": True},
-    )
+    text = page.content.decode()
+    assert f"API {super_admin.username}; POST /api/x/; queue default" in text
+    assert "lost (worker died)" in text and "ValueError: boom" in text and "0.250 s" in text
+    assert 'name="task_name"' not in text  # read-only
 
 
 @pytest.mark.django_db
