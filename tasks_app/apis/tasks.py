@@ -29,12 +29,16 @@ class TaskSummarySerializer(serializers.Serializer):
     task_id = serializers.CharField()
     task_name = serializers.CharField(allow_null=True)
     status = serializers.SerializerMethodField()
-    queue = serializers.CharField(source="record.queue", default=None)
-    trigger = serializers.CharField(source="record.trigger", default=None)
-    triggered_by = serializers.CharField(source="record.triggered_by.username", default=None)
-    trigger_label = serializers.CharField(source="record.trigger_label", default=None)
+    queue = serializers.CharField(source="record.queue", default=None, allow_null=True)
+    trigger = serializers.CharField(source="record.trigger", default=None, allow_null=True)
+    triggered_by = serializers.CharField(
+        source="record.triggered_by.username", default=None, allow_null=True
+    )
+    trigger_label = serializers.CharField(
+        source="record.trigger_label", default=None, allow_null=True
+    )
     schedule = serializers.CharField(source="periodic_task_name", allow_null=True)
-    eta = serializers.DateTimeField(source="record.eta", default=None)
+    eta = serializers.DateTimeField(source="record.eta", default=None, allow_null=True)
     worker = serializers.CharField(allow_null=True)
     date_created = serializers.DateTimeField()
     date_started = serializers.DateTimeField(allow_null=True)
@@ -70,9 +74,15 @@ class TaskDetailSerializer(TaskSummarySerializer):
     args = serializers.SerializerMethodField()
     kwargs = serializers.SerializerMethodField()
     periodic_task_name = serializers.CharField(allow_null=True)
-    published_at = serializers.DateTimeField(source="record.published_at", default=None)
-    cancelled_at = serializers.DateTimeField(source="record.cancelled_at", default=None)
-    cancelled_by = serializers.CharField(source="record.cancelled_by.username", default=None)
+    published_at = serializers.DateTimeField(
+        source="record.published_at", default=None, allow_null=True
+    )
+    cancelled_at = serializers.DateTimeField(
+        source="record.cancelled_at", default=None, allow_null=True
+    )
+    cancelled_by = serializers.CharField(
+        source="record.cancelled_by.username", default=None, allow_null=True
+    )
     result = serializers.SerializerMethodField()
     traceback = serializers.CharField(allow_null=True)
     attempts = serializers.SerializerMethodField()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django_celery_results.models import TaskResult
 
@@ -165,6 +167,6 @@ def test_the_seeds_welcome_task_delivered_twice_sends_exactly_one_email(smtp: Sm
     assert EmailLog.objects.filter(recipient="oldflow@example.com").count() == 1
     # This email's sends only: the module's worker may still record an earlier test's send.
     sends = TaskResult.objects.filter(
-        task_name="tasks_app.send_email", task_kwargs__contains=f"'email_log_id': {log.pk}}}"
+        task_name="tasks_app.send_email", task_kwargs=json.dumps({"email_log_id": log.pk})
     )
     assert list(sends.values_list("task_id", flat=True)) == [log.task_id]
