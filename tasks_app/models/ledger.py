@@ -45,7 +45,6 @@ class TaskRecord(models.Model):
         max_length=200,
         blank=True,
         default="",
-        db_index=True,
         help_text="The queue the task was sent to (the route's, when the caller named none).",
     )
     eta = models.DateTimeField(
@@ -58,13 +57,14 @@ class TaskRecord(models.Model):
         help_text="Other publish options: priority, expires (a deadline), headers, exchange, "
         "routing_key.",
     )
-    trigger = models.CharField(max_length=16, choices=Trigger.choices, db_index=True)
+    trigger = models.CharField(max_length=16, choices=Trigger.choices)
     triggered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        db_index=False,
         help_text="The signed-in user whose request or action queued the task.",
     )
     trigger_label = models.CharField(
@@ -72,7 +72,7 @@ class TaskRecord(models.Model):
         blank=True,
         help_text="What queued it: the schedule, the command, the service or the request.",
     )
-    created_at = models.DateTimeField(db_index=True)
+    created_at = models.DateTimeField()
     published_at = models.DateTimeField(
         null=True, blank=True, help_text="When the broker accepted the message; empty: not yet."
     )
@@ -85,9 +85,13 @@ class TaskRecord(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        db_index=False,
     )
 
     class Meta:
+        # Few indexes on purpose: the record is written in the caller's transaction, and every
+        # index is a page its commit writes. Lists read the history by `TaskResult.date_created`
+        # and filter the records they join; a user deleted sets two columns to NULL by a scan.
         indexes = [
             # The relay's question, answered from a small index: what is not published yet?
             models.Index(
