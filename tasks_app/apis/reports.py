@@ -71,8 +71,18 @@ class ReportFiltersField(serializers.DictField):
 
 
 class ReportOutputSerializer(serializers.ModelSerializer):
-    requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    cancelled_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    requested_by = serializers.SlugRelatedField(
+        slug_field="username",
+        read_only=True,
+        allow_null=True,
+        help_text="Username of who asked for it; null from manage.py without --requested-by.",
+    )
+    cancelled_by = serializers.SlugRelatedField(
+        slug_field="username",
+        read_only=True,
+        allow_null=True,
+        help_text="Username of who cancelled it while pending; null unless cancelled.",
+    )
     progress_percent = serializers.IntegerField(read_only=True)
     duration_seconds = serializers.SerializerMethodField()
     url = serializers.SerializerMethodField()
