@@ -1,6 +1,6 @@
 """REST API for CSV reports: admins request, list, watch, download, retry and cancel them; any
-user lists and watches the reports they requested, and cancels them while pending (the file, which
-holds every user's data, stays with admins).
+user lists the reports they requested and cancels them while pending (the detail and the file,
+which holds every user's data, stay with admins, as in the admin site).
 
 One view per operation, `<Thing><Operation>Api`. The filters of a request are UserFilterSet's
 (accounts.filters): the service validates them, and a bad one is a 400 naming it, like the user
@@ -115,17 +115,24 @@ class ReportOutputSerializer(serializers.ModelSerializer):
     def get_duration_seconds(self, report: UserReport) -> float | None:
         return None if report.duration is None else round(report.duration.total_seconds(), 3)
 
-    def get_url(self, report: UserReport) -> str:
+    def get_url(self, report: UserReport) -> str | None:
+        """The detail, for those who may open it (admins); null in a plain user's own list."""
+        if not self._admin():
+            return None
         return self.context["request"].build_absolute_uri(
             reverse("reports-detail", args=[report.pk])
         )
 
     def get_download_url(self, report: UserReport) -> str | None:
-        """Only for a completed report, and only to those who may download it."""
-        request = self.context["request"]
-        if not report.is_completed() or not CanViewReports().has_permission(request, None):
+        """Only for a completed report, and only to those who may download it (admins)."""
+        if not report.is_completed() or not self._admin():
             return None
-        return request.build_absolute_uri(reverse("reports-download", args=[report.pk]))
+        return self.context["request"].build_absolute_uri(
+            reverse("reports-download", args=[report.pk])
+        )
+
+    def _admin(self) -> bool:
+        return CanViewReports().has_permission(self.context["request"], None)
 
 
 class ReportCreateApi(APIView):
@@ -203,9 +210,11 @@ ACTION_RESPONSES = {
 class ReportDetailApi(APIView):
     """GET /api/reports/{id}/: status, progress and, once completed, the download URL."""
 
+    permission_classes = [CanViewReports]
+
     @extend_schema(responses={200: ReportOutputSerializer, 404: ErrorSerializer, **ERROR_RESPONSES})
     def get(self, request: Request, report_id: str) -> Response:
-        report = get_object_or_404(reports_visible_to(request.user), pk=report_id)
+        report = get_object_or_404(UserReport, pk=report_id)
         return Response(ReportOutputSerializer(report, context={"request": request}).data)
 
 
