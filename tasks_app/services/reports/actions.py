@@ -66,7 +66,7 @@ def report_cancel(*, report: UserReport, by: Any) -> UserReport:
     """Cancel a report no worker has started, recording who and when; the worker's claim then
     finds it no longer pending and skips it. Its requester may cancel it, and so may anyone who
     may request reports; any status but pending is refused."""
-    if not report_may_cancel(user=by, report=report):
+    if not _may_cancel(user=by, report=report):
         raise PermissionDeniedError("Only its requester or a reports admin can cancel a report.")
     cancelled = UserReport.objects.filter(pk=report.pk, status=Status.PENDING).update(
         status=Status.CANCELLED, cancelled_by=by, cancelled_at=timezone.now()
@@ -78,14 +78,9 @@ def report_cancel(*, report: UserReport, by: Any) -> UserReport:
     return report
 
 
-def report_may_cancel(*, user: Any, report: UserReport) -> bool:
-    return bool(
-        user
-        and user.is_authenticated
-        and (
-            report.requested_by_id == user.pk
-            or (user.is_staff and user.has_perm(REPORTS_PERMISSION))
-        )
+def _may_cancel(*, user: Any, report: UserReport) -> bool:
+    return report.requested_by_id == user.pk or (
+        user.is_staff and user.has_perm(REPORTS_PERMISSION)
     )
 
 

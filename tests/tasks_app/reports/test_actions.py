@@ -13,6 +13,7 @@ from django.urls import reverse
 from django_celery_results.models import TaskResult
 from rest_framework.test import APIClient
 
+from project.errors import PermissionDeniedError
 from tasks_app.models import UserReport
 from tasks_app.queue.memory import InMemoryTaskQueue
 from tasks_app.services.reports.actions import ReportActionRefused, report_cancel, report_retry
@@ -151,6 +152,17 @@ def test_only_a_pending_report_can_be_cancelled(status, admin):
 
     report.refresh_from_db()
     assert report.status == status and report.cancelled_by is None
+
+
+@pytest.mark.django_db
+def test_a_plain_user_cannot_cancel_someone_elses_report(plain_user, admin):
+    report = report_create(requested_by=admin, filters={})
+
+    with pytest.raises(PermissionDeniedError):
+        report_cancel(report=report, by=plain_user)
+
+    report.refresh_from_db()
+    assert report.status == Status.PENDING
 
 
 @pytest.mark.django_db
