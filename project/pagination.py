@@ -50,7 +50,9 @@ def paginated_response(
     request: Request,
     view: APIView,
 ) -> Response:
-    """One page of `queryset` as `{count, next, previous, results}`."""
+    """One page of `queryset` as `{count, next, previous, results}`; the serializer gets the
+    request in its context, as DRF's generic views give it (for absolute URLs)."""
     paginator = view.pagination_class()
     page = paginator.paginate_queryset(queryset, request, view=view)
-    return paginator.get_paginated_response(serializer_class(page, many=True).data)
+    context = {"request": request, "view": view}
+    return paginator.get_paginated_response(serializer_class(page, many=True, context=context).data)

@@ -3,7 +3,14 @@
 from django.urls import path
 
 from project.routing import by_method
-from tasks_app.apis.reports import ReportCreateApi, ReportDetailApi, ReportDownloadApi
+from tasks_app.apis.reports import (
+    ReportCancelApi,
+    ReportCreateApi,
+    ReportDetailApi,
+    ReportDownloadApi,
+    ReportListApi,
+    ReportRetryApi,
+)
 from tasks_app.apis.schedules import (
     ScheduleDetailApi,
     ScheduleListApi,
@@ -13,8 +20,10 @@ from tasks_app.apis.schedules import (
 from tasks_app.apis.tasks import TaskCancelApi, TaskDetailApi, TaskListApi, TaskRetryApi
 
 urlpatterns = [
-    path("reports/", ReportCreateApi.as_view(), name="reports-create"),
+    path("reports/", by_method(get=ReportListApi, post=ReportCreateApi), name="reports"),
     path("reports/<uuid:report_id>/", ReportDetailApi.as_view(), name="reports-detail"),
+    path("reports/<uuid:report_id>/retry/", ReportRetryApi.as_view(), name="reports-retry"),
+    path("reports/<uuid:report_id>/cancel/", ReportCancelApi.as_view(), name="reports-cancel"),
     path(
         "reports/<uuid:report_id>/download/", ReportDownloadApi.as_view(), name="reports-download"
     ),

@@ -1,20 +1,26 @@
-"""Admin for CSV reports: watch and download them. They are requested from the user changelist
-("Generate CSV report", accounts.admin), the API or manage.py."""
+"""Admin for CSV reports: watch and download them, retry failed ones and cancel pending ones.
+They are requested from the user changelist ("Generate CSV report", accounts.admin), the API or
+manage.py."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.template.defaultfilters import pluralize
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.http import urlencode
 from django_celery_results.models import TaskResult
 
+from project.errors import ApplicationError
 from tasks_app.downloads import ReportFileGone, report_file_response
 from tasks_app.models import UserReport
+from tasks_app.services.reports.actions import REPORTS_PERMISSION, report_cancel, report_retry
 from tasks_app.services.reports.housekeeping import report_delete
 
 
@@ -36,6 +42,7 @@ class UserReportAdmin(admin.ModelAdmin):
     search_fields = ["id", "task_id", "requested_by__username"]
     date_hierarchy = "created_at"
     list_select_related = ["requested_by"]
+    actions = ["retry_reports", "cancel_reports"]
     fields = [
         "id",
         "status",
@@ -48,9 +55,12 @@ class UserReportAdmin(admin.ModelAdmin):
         "download",
         "task_history",
         "error",
+        "retries",
         "created_at",
         "started_at",
         "finished_at",
+        "cancelled_by",
+        "cancelled_at",
         "duration_display",
     ]
     readonly_fields = fields
@@ -60,6 +70,33 @@ class UserReportAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: UserReport | None = None) -> bool:
         return False
+
+    def has_act_permission(self, request: HttpRequest) -> bool:
+        """Retry and cancel: whoever may request reports (as the API's retry and cancel)."""
+        return request.user.has_perm(REPORTS_PERMISSION)
+
+    @admin.action(description="Retry selected failed reports", permissions=["act"])
+    def retry_reports(self, request: HttpRequest, queryset: QuerySet[UserReport]) -> None:
+        self._act(request, queryset, report_retry, "queued again")
+
+    @admin.action(description="Cancel selected pending reports", permissions=["act"])
+    def cancel_reports(self, request: HttpRequest, queryset: QuerySet[UserReport]) -> None:
+        self._act(request, queryset, report_cancel, "cancelled")
+
+    def _act(
+        self, request: HttpRequest, queryset: QuerySet[UserReport], service: Callable, done: str
+    ) -> None:
+        """One service call per report; what it did counted, each refusal a warning with why."""
+        acted = 0
+        for report in queryset:
+            try:
+                service(report=report, by=request.user)
+            except ApplicationError as exc:
+                self.message_user(request, exc.message, level=messages.WARNING)
+            else:
+                acted += 1
+        level = messages.SUCCESS if acted else messages.WARNING
+        self.message_user(request, f"{acted} report{pluralize(acted)} {done}.", level=level)
 
     @admin.display(description="report", ordering="created_at")
     def short_id(self, report: UserReport) -> str:

@@ -1,16 +1,25 @@
-"""REST API for CSV reports (admins only): request one, watch it, download it.
+"""REST API for CSV reports: admins request, list, watch, download, retry and cancel them; any
+user lists the reports they requested and cancels them while pending (the detail and the file,
+which holds every user's data, stay with admins, as in the admin site).
 
 One view per operation, `<Thing><Operation>Api`. The filters of a request are UserFilterSet's
 (accounts.filters): the service validates them, and a bad one is a 400 naming it, like the user
-list's query parameters.
+list's query parameters. The list's own filters are ReportFilterSet's (tasks_app.selectors.reports).
 """
 
 from __future__ import annotations
 
+import django_filters
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+)
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -18,9 +27,12 @@ from rest_framework.views import APIView
 
 from accounts.models import Role
 from project.errors import ERROR_RESPONSES, ErrorSerializer
+from project.pagination import PagePagination, paginated_response
 from tasks_app.apis.permissions import CanRequestReports, CanViewReports
 from tasks_app.downloads import report_file_response
 from tasks_app.models import UserReport
+from tasks_app.selectors.reports import ReportFilterSet, report_list, reports_visible_to
+from tasks_app.services.reports.actions import report_cancel, report_retry
 from tasks_app.services.reports.requests import report_request
 
 MOMENT = {"type": "string", "format": "date-time"}
@@ -59,6 +71,18 @@ class ReportFiltersField(serializers.DictField):
 
 
 class ReportOutputSerializer(serializers.ModelSerializer):
+    requested_by = serializers.SlugRelatedField(
+        slug_field="username",
+        read_only=True,
+        allow_null=True,
+        help_text="Username of who asked for it; null from manage.py without --requested-by.",
+    )
+    cancelled_by = serializers.SlugRelatedField(
+        slug_field="username",
+        read_only=True,
+        allow_null=True,
+        help_text="Username of who cancelled it while pending; null unless cancelled.",
+    )
     progress_percent = serializers.IntegerField(read_only=True)
     duration_seconds = serializers.SerializerMethodField()
     url = serializers.SerializerMethodField()
@@ -69,6 +93,7 @@ class ReportOutputSerializer(serializers.ModelSerializer):
         fields = [
             "id",
             "status",
+            "requested_by",
             "filters",
             "rows_written",
             "total_rows",
@@ -76,9 +101,12 @@ class ReportOutputSerializer(serializers.ModelSerializer):
             "row_count",
             "task_id",
             "error",
+            "retries",
             "created_at",
             "started_at",
             "finished_at",
+            "cancelled_by",
+            "cancelled_at",
             "duration_seconds",
             "url",
             "download_url",
@@ -87,17 +115,24 @@ class ReportOutputSerializer(serializers.ModelSerializer):
     def get_duration_seconds(self, report: UserReport) -> float | None:
         return None if report.duration is None else round(report.duration.total_seconds(), 3)
 
-    def get_url(self, report: UserReport) -> str:
+    def get_url(self, report: UserReport) -> str | None:
+        """The detail, for those who may open it (admins); null in a plain user's own list."""
+        if not self._admin():
+            return None
         return self.context["request"].build_absolute_uri(
             reverse("reports-detail", args=[report.pk])
         )
 
     def get_download_url(self, report: UserReport) -> str | None:
-        if not report.is_completed():
+        """Only for a completed report, and only to those who may download it (admins)."""
+        if not report.is_completed() or not self._admin():
             return None
         return self.context["request"].build_absolute_uri(
             reverse("reports-download", args=[report.pk])
         )
+
+    def _admin(self) -> bool:
+        return CanViewReports().has_permission(self.context["request"], None)
 
 
 class ReportCreateApi(APIView):
@@ -131,6 +166,47 @@ class ReportCreateApi(APIView):
         return Response(output.data, status=status.HTTP_202_ACCEPTED)
 
 
+MOMENT_OR_EMPTY = {"anyOf": [MOMENT, NO_BOUND]}
+
+
+class ReportListApi(APIView):
+    """GET /api/reports/: reports admins see all of; anyone else, those they requested."""
+
+    pagination_class = PagePagination
+
+    @extend_schema(
+        operation_id="reports_list",
+        summary="List reports (admins: all, with filters; others: their own)",
+        parameters=[
+            OpenApiParameter(
+                name,
+                MOMENT_OR_EMPTY
+                if isinstance(spec, django_filters.DateTimeFilter)
+                else OpenApiTypes.STR,
+                OpenApiParameter.QUERY,
+                description=spec.extra["help_text"],
+                enum=UserReport.Status.values if name == "status" else None,
+            )
+            for name, spec in ReportFilterSet.base_filters.items()
+        ],
+        responses={200: ReportOutputSerializer(many=True), 404: ErrorSerializer, **ERROR_RESPONSES},
+    )
+    def get(self, request: Request) -> Response:
+        return paginated_response(
+            queryset=report_list(user=request.user, filters=request.query_params),
+            serializer_class=ReportOutputSerializer,
+            request=request,
+            view=self,
+        )
+
+
+ACTION_RESPONSES = {
+    404: ErrorSerializer,
+    409: OpenApiResponse(ErrorSerializer, description="The report's status does not allow it."),
+    **ERROR_RESPONSES,
+}
+
+
 class ReportDetailApi(APIView):
     """GET /api/reports/{id}/: status, progress and, once completed, the download URL."""
 
@@ -139,6 +215,36 @@ class ReportDetailApi(APIView):
     @extend_schema(responses={200: ReportOutputSerializer, 404: ErrorSerializer, **ERROR_RESPONSES})
     def get(self, request: Request, report_id: str) -> Response:
         report = get_object_or_404(UserReport, pk=report_id)
+        return Response(ReportOutputSerializer(report, context={"request": request}).data)
+
+
+class ReportRetryApi(APIView):
+    """POST /api/reports/{id}/retry/: a failed report is generated again (same row and filters)."""
+
+    permission_classes = [CanRequestReports]
+
+    @extend_schema(
+        operation_id="reports_retry",
+        request=None,
+        responses={202: ReportOutputSerializer, **ACTION_RESPONSES},
+    )
+    def post(self, request: Request, report_id: str) -> Response:
+        report = report_retry(report=get_object_or_404(UserReport, pk=report_id), by=request.user)
+        output = ReportOutputSerializer(report, context={"request": request})
+        return Response(output.data, status=status.HTTP_202_ACCEPTED)
+
+
+class ReportCancelApi(APIView):
+    """POST /api/reports/{id}/cancel/: a pending report is cancelled; no worker will run it."""
+
+    @extend_schema(
+        operation_id="reports_cancel",
+        request=None,
+        responses={200: ReportOutputSerializer, **ACTION_RESPONSES},
+    )
+    def post(self, request: Request, report_id: str) -> Response:
+        report = get_object_or_404(reports_visible_to(request.user), pk=report_id)
+        report = report_cancel(report=report, by=request.user)
         return Response(ReportOutputSerializer(report, context={"request": request}).data)
 
 

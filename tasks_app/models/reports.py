@@ -19,6 +19,7 @@ class UserReport(models.Model):
         RUNNING = "running", "Running"
         COMPLETED = "completed", "Completed"
         FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     requested_by = models.ForeignKey(
@@ -58,6 +59,18 @@ class UserReport(models.Model):
         max_length=255, blank=True, db_index=True, help_text="Celery task id of the export."
     )
     error = models.TextField(blank=True, help_text="Why the report failed.")
+    retries = models.PositiveIntegerField(
+        default=0, help_text="Times a failed report was generated again (the retry action)."
+    )
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Who cancelled it while it was pending.",
+    )
+    cancelled_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True, editable=False)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -1,16 +1,78 @@
-"""Which users a report covers, and the SQL that shapes them into the report's CSV columns."""
+"""Which reports a person sees (the list API), which users a report covers, and the SQL that
+shapes them into the report's CSV columns."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
+import django_filters
+from django.core.exceptions import ValidationError
 from django.db.models import Case, F, Q, QuerySet, TextField, Value, When
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast, Concat
 
+from accounts.filters import MomentFilter, UserFilterForm
 from accounts.models import User
 from accounts.selectors import user_list
+from tasks_app.models import UserReport
+
+# Who sees every report (else only their own): the permission of the report admin and its API.
+VIEW_ALL_PERMISSION = "tasks_app.view_userreport"
+
+
+class ReportFilterSet(django_filters.FilterSet):
+    """The one filter of reports: the list API's query parameters."""
+
+    status = django_filters.ChoiceFilter(
+        choices=UserReport.Status.choices, help_text="Only reports in this status."
+    )
+    requested_by = django_filters.CharFilter(
+        field_name="requested_by__username",
+        lookup_expr="iexact",
+        max_length=150,
+        help_text="Only reports requested by this username (any case).",
+    )
+    created_after = MomentFilter(
+        field_name="created_at",
+        lookup_expr="gte",
+        help_text="Requested at or after this ISO 8601 date or datetime (inclusive).",
+    )
+    created_before = MomentFilter(
+        field_name="created_at",
+        lookup_expr="lt",
+        help_text="Requested before this ISO 8601 date or datetime (exclusive).",
+    )
+
+    class Meta:
+        model = UserReport
+        fields: list[str] = []
+        form = UserFilterForm  # the same rule: created_before later than created_after
+
+
+def reports_visible_to(user: Any) -> QuerySet[UserReport]:
+    """Every report for a reports admin (staff with the view permission, as the admin site asks),
+    else only those the user requested."""
+    reports = UserReport.objects.all()
+    if user.is_staff and user.has_perm(VIEW_ALL_PERMISSION):
+        return reports
+    return reports.filter(requested_by=user)
+
+
+def report_list(*, user: Any, filters: Mapping[str, Any] | None = None) -> QuerySet[UserReport]:
+    """The reports `user` sees, narrowed by ReportFilterSet (unknown keys ignored: a query string
+    also holds the page), newest first with the id as a tie-break for stable pages; a
+    ValidationError names each bad filter. Requester and canceller come in the same query."""
+    filterset = ReportFilterSet(
+        data=filters or {},
+        queryset=reports_visible_to(user)
+        .select_related("requested_by", "cancelled_by")
+        .order_by("-created_at", "-id"),
+    )
+    if not filterset.is_valid():
+        raise ValidationError({field: list(errors) for field, errors in filterset.errors.items()})
+    return filterset.qs
+
 
 # The seed's columns, in the seed's order.
 CSV_HEADER = ("ID", "Username", "Role", "Active", "Created At")

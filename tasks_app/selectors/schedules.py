@@ -1,12 +1,14 @@
-"""Reads of the schedules (django-celery-beat's `PeriodicTask` rows): when each runs next."""
+"""Reads of the schedules (django-celery-beat's `PeriodicTask` rows): when each runs next, and
+how its last run ended."""
 
 from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 from django_celery_beat.models import PeriodicTask
+from django_celery_results.models import TaskResult
 
 
 @dataclass(frozen=True)
@@ -20,6 +22,24 @@ def schedule_list() -> QuerySet[PeriodicTask]:
     """Every schedule with its timing rows (one query), by name."""
     return PeriodicTask.objects.select_related("interval", "crontab", "solar", "clocked").order_by(
         "name"
+    )
+
+
+def schedule_get(*, name: str) -> PeriodicTask | None:
+    """The schedule of this name with its timing rows, or None."""
+    return schedule_list().filter(name=name).first()
+
+
+def schedule_list_with_outcomes() -> QuerySet[PeriodicTask]:
+    """`schedule_list()` with each schedule's latest run in the history (`last_status`,
+    `last_done_at`, None before its first run), still one query: a subquery per column, answered
+    by the history's index on `periodic_task_name`."""
+    latest = TaskResult.objects.filter(periodic_task_name=OuterRef("name")).order_by(
+        "-date_done", "-id"
+    )
+    return schedule_list().annotate(
+        last_status=Subquery(latest.values("status")[:1]),
+        last_done_at=Subquery(latest.values("date_done")[:1]),
     )
 
 

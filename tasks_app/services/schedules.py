@@ -17,7 +17,7 @@ from django.conf import settings
 from django.core.exceptions import MultipleObjectsReturned, ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
-from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
+from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask, PeriodicTasks
 from django_celery_beat.schedulers import ModelEntry
 
 from tasks_app.ledger.trigger import task_trigger
@@ -145,6 +145,20 @@ def schedule_update(
             schedule.enabled = enabled  # save() clears last_run_at when disabling
         schedule.save()
     return schedule
+
+
+def schedules_set_enabled(*, schedules: QuerySet[PeriodicTask], enabled: bool) -> int:
+    """Switch schedules on or off; return how many changed. One already so is not counted, so
+    that nobody is told "enabled" for a schedule that already was (django-celery-beat's own
+    admin actions count every row selected). Disabling clears `last_run_at`, as `save()` does."""
+    fields: dict[str, Any] = {"enabled": enabled}
+    if not enabled:
+        fields["last_run_at"] = None
+    with transaction.atomic():
+        changed = schedules.exclude(enabled=enabled).update(**fields)
+        if changed:  # a bulk update sends no save signal: tell beat itself
+            PeriodicTasks.update_changed()
+    return changed
 
 
 def schedule_run_now(*, schedule: PeriodicTask, task_queue: TaskQueue | None = None) -> str:

@@ -1,13 +1,17 @@
-"""REST API: admins request, watch and download reports; everyone else gets 403."""
+"""REST API: admins request, list, watch and download reports; any user lists the reports they
+requested (not their detail or file, which holds every user's data); anonymous callers get
+nothing."""
 
 from __future__ import annotations
 
 import pytest
 from rest_framework.test import APIClient
 
+from accounts.models import User
 from tasks_app.models import UserReport
+from tasks_app.services.reports.actions import report_cancel
 from tasks_app.services.reports.export import report_generate
-from tasks_app.services.reports.requests import report_create
+from tasks_app.services.reports.requests import report_create, report_fail
 from tests.tasks_app.reports.conftest import wait_finished
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -103,17 +107,106 @@ def test_filters_that_are_not_an_object_are_400(client_as, admin):
     assert set(response.json()["errors"]) == {"filters"}
 
 
-def test_non_admins_get_403_on_every_endpoint(client_as, admin, plain_user):
+def test_non_admins_cannot_request_open_or_download_a_report(client_as, admin, plain_user):
     report = report_create(requested_by=admin, filters={})
+    own = report_create(requested_by=plain_user, filters={})
+    report_generate(report_id=own.pk)
     client = client_as(plain_user)
 
     assert client.post("/api/reports/", {}, format="json").status_code == 403
-    assert client.get(f"/api/reports/{report.pk}/").status_code == 403
-    assert client.get(f"/api/reports/{report.pk}/download/").status_code == 403
-    assert UserReport.objects.count() == 1
+    for each in (report, own):  # the detail and the file are the admin site's, even their own
+        assert client.get(f"/api/reports/{each.pk}/").status_code == 403
+        assert client.get(f"/api/reports/{each.pk}/download/").status_code == 403
+    [listed] = client.get("/api/reports/").json()["results"]
+    assert (listed["id"], listed["status"]) == (str(own.pk), "completed")
+    assert listed["url"] is None and listed["download_url"] is None
+    assert UserReport.objects.count() == 2
 
 
 def test_anonymous_requests_are_refused(admin):
     report = report_create(requested_by=admin, filters={})
 
     assert APIClient().get(f"/api/reports/{report.pk}/").status_code in (401, 403)
+    assert APIClient().get("/api/reports/").status_code in (401, 403)
+
+
+# --- GET /api/reports/ ------------------------------------------------------------------------
+
+
+def _ids(response) -> list[str]:
+    assert response.status_code == 200, response.content
+    return [item["id"] for item in response.json()["results"]]
+
+
+def test_a_plain_user_lists_only_the_reports_they_requested(client_as, admin, plain_user):
+    theirs = [report_create(requested_by=plain_user, filters={}) for _ in range(2)]
+    report_create(requested_by=admin, filters={})
+    report_create(requested_by=None, filters={})
+
+    response = client_as(plain_user).get("/api/reports/")
+
+    assert response.json()["count"] == 2
+    assert _ids(response) == [str(r.pk) for r in reversed(theirs)]  # newest first
+    # Their filters narrow their own reports, never widen them to others'.
+    assert _ids(client_as(plain_user).get(f"/api/reports/?requested_by={admin.username}")) == []
+
+
+def test_an_admin_lists_every_report_and_filters_them(client_as, admin, super_admin, plain_user):
+    old = report_create(requested_by=plain_user, filters={})
+    UserReport.objects.filter(pk=old.pk).update(created_at="2025-01-01T00:00:00Z")
+    failed = report_create(requested_by=super_admin, filters={})
+    report_fail(report_id=failed.pk, error="boom")
+    pending = report_create(requested_by=admin, filters={})
+    client = client_as(admin)
+
+    assert _ids(client.get("/api/reports/")) == [str(pending.pk), str(failed.pk), str(old.pk)]
+    assert _ids(client.get("/api/reports/?status=failed")) == [str(failed.pk)]
+    username = plain_user.username.upper()  # any case
+    assert _ids(client.get(f"/api/reports/?requested_by={username}")) == [str(old.pk)]
+    assert _ids(client.get("/api/reports/?created_before=2025-06-01")) == [str(old.pk)]
+    assert _ids(client.get("/api/reports/?created_after=2025-06-01&status=pending")) == [
+        str(pending.pk)
+    ]
+    item = client.get("/api/reports/?status=failed").json()["results"][0]
+    assert (item["requested_by"], item["error"]) == (super_admin.username, "boom")
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("status=finished", "status"),
+        ("created_after=yesterday", "created_after"),
+        ("created_after=2025-02-01&created_before=2025-01-01", "created_before"),
+    ],
+)
+def test_a_bad_filter_is_a_400_naming_it(client_as, admin, query, field):
+    response = client_as(admin).get(f"/api/reports/?{query}")
+
+    assert response.status_code == 400
+    assert set(response.json()["errors"]) == {field}
+
+
+@pytest.mark.parametrize("count", [1, 30])
+def test_the_list_is_a_constant_number_of_queries(
+    client_as, admin, plain_user, count, django_assert_num_queries
+):
+    for i in range(count):
+        report = report_create(requested_by=plain_user if i % 2 else admin, filters={})
+        report_cancel(report=report, by=admin)
+    client = client_as(User.objects.get(pk=admin.pk))  # no permissions cached yet
+
+    # the user's and groups' permissions (read once, then cached on the user), the count, the page
+    with django_assert_num_queries(4):
+        response = client.get("/api/reports/?page_size=50")
+
+    assert response.json()["count"] == count
+    assert {item["cancelled_by"] for item in response.json()["results"]} == {admin.username}
+
+
+def test_the_list_pages(client_as, admin):
+    for _ in range(3):
+        report_create(requested_by=admin, filters={})
+
+    body = client_as(admin).get("/api/reports/?page_size=2&page=2").json()
+
+    assert body["count"] == 3 and len(body["results"]) == 1 and body["next"] is None

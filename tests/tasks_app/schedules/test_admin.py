@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import pytest
+from django.contrib.messages import get_messages
 from django.urls import reverse
 from django_celery_beat.models import PeriodicTask
 
@@ -29,3 +30,30 @@ def test_change_and_add_pages_render(client, super_admin):
         reverse("admin:django_celery_beat_periodictask_add"),
     ):
         assert client.get(url).status_code == 200, url
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("action", "enabled", "message"),
+    [
+        ("disable_tasks", False, "1 schedule disabled; 1 already was."),
+        ("enable_tasks", True, "1 schedule enabled; 1 already was."),
+    ],
+)
+def test_enable_and_disable_actions_count_only_what_changed(
+    client, super_admin, action, enabled, message
+):
+    first, second = PeriodicTask.objects.order_by("name")[:2]
+    PeriodicTask.objects.filter(pk=first.pk).update(enabled=not enabled)
+    PeriodicTask.objects.filter(pk=second.pk).update(enabled=enabled)
+    client.force_login(super_admin)
+
+    response = client.post(
+        reverse("admin:django_celery_beat_periodictask_changelist"),
+        {"action": action, "_selected_action": [first.pk, second.pk]},
+    )
+
+    assert [m.message for m in get_messages(response.wsgi_request)] == [message]
+    assert set(
+        PeriodicTask.objects.filter(pk__in=[first.pk, second.pk]).values_list("enabled", flat=True)
+    ) == {enabled}

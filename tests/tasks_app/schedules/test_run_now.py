@@ -4,8 +4,6 @@ what beat would: the schedule's queue, expiry, priority and headers."""
 from __future__ import annotations
 
 import datetime
-import json
-import uuid
 
 import pytest
 from django.core.management import call_command
@@ -23,27 +21,12 @@ from tasks_app.queue.celery import CeleryTaskQueue
 from tasks_app.queue.memory import InMemoryTaskQueue
 from tasks_app.selectors.ledger import records_unpublished
 from tasks_app.services.schedules import schedule_run_now
-from tests.support.broker import drop_queue, publisher_app, queued_messages
+from tests.support.broker import publisher_app, queued_messages
 from tests.support.polling import wait_for
 from tests.support.ports import free_port
+from tests.tasks_app.schedules.conftest import NAME
 
 pytestmark = pytest.mark.django_db(transaction=True)  # publication happens on commit
-
-NAME = "cleanup-expired-sessions"
-
-
-@pytest.fixture
-def routed_cleanup():
-    """The cleanup schedule, sent to a queue of its own that no worker consumes."""
-    queue = f"runnow-{uuid.uuid4().hex[:8]}"
-    schedule = PeriodicTask.objects.get(name=NAME)
-    schedule.queue = queue
-    schedule.priority = 7
-    schedule.expire_seconds = 120
-    schedule.headers = json.dumps({"origin": "ops"})
-    schedule.save()
-    yield schedule
-    drop_queue(queue)
 
 
 def _assert_published_like_beat(message: dict, schedule: PeriodicTask) -> None:
