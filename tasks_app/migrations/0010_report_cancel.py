@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tasks_app', '0007_outbox_queue_optional'),
+        ('tasks_app', '0009_ledger_no_pattern_index'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
