@@ -150,6 +150,8 @@ class Env(BaseSettings):
     django_secure_proxy_ssl_header: str = Field(default="", pattern=r"^([A-Za-z0-9-]+)?$")
     # /api/health/ shows each check's detail to staff and to callers sending this token.
     health_token: SecretStr = SecretStr("")
+    # /metrics for `Authorization: Bearer <token>` (Prometheus); empty: staff only.
+    metrics_token: SecretStr = SecretStr("")
     # Swagger UI and the OpenAPI schema: staff only unless this is on.
     api_docs_public: bool = False
     # docker compose's Postgres password: refused, like the secret key, when it is a placeholder.

@@ -28,8 +28,9 @@ SILENCED_SYSTEM_CHECKS: list[str] = []  # each one added below says why
 # https://docs.djangoproject.com/en/5.2/howto/deployment/checklist/
 if not DEBUG:
     SECURE_SSL_REDIRECT = ENV.django_secure_ssl_redirect
-    # Probes inside the network (compose, an orchestrator) call the health check over plain HTTP.
-    SECURE_REDIRECT_EXEMPT = [r"^api/health/$"]
+    # Probes inside the network (compose, an orchestrator) call the health check, and Prometheus
+    # scrapes /metrics, over plain HTTP (the token travels only inside that network).
+    SECURE_REDIRECT_EXEMPT = [r"^api/health/$", r"^metrics$"]
     SECURE_HSTS_SECONDS = ENV.django_secure_hsts_seconds
     SECURE_HSTS_INCLUDE_SUBDOMAINS = ENV.django_secure_hsts_include_subdomains
     SECURE_HSTS_PRELOAD = ENV.django_secure_hsts_preload
@@ -365,6 +366,8 @@ TASK_QUEUE_BACKEND = "tasks_app.queue.celery.CeleryTaskQueue"
 # --- Health check: details for staff and for callers with this token; results cached briefly.
 HEALTH_TOKEN = ENV.health_token.get_secret_value()
 HEALTH_CACHE_SECONDS = 5
+# --- Metrics (project/metrics.py): Prometheus scrapes /metrics with this bearer token.
+METRICS_TOKEN = ENV.metrics_token.get_secret_value()
 
 # The parsed environment holds every secret in plain text (DATABASE_URL with its password): it is
 # no setting, so the debug page's settings list and `from project.settings import *` never see it.

@@ -24,7 +24,8 @@ SERVICES = COMPOSE["services"]
 WORKER_SERVICES = sorted(name for name in SERVICES if name.startswith("celery-worker"))
 DJANGO_SERVICES = ["migrate", "app", *WORKER_SERVICES, "celery-beat"]
 PYTHON_SERVICES = [*DJANGO_SERVICES, "flower"]
-# Read by a process other than Django's settings: Flower, createsuperuser, the postgres image.
+# Read by a process other than Django's settings: Flower, createsuperuser, the postgres image,
+# Grafana (compose's monitoring profile).
 PROCESS_VARIABLES = {
     "FLOWER_BASIC_AUTH",
     "FLOWER_ADDRESS",
@@ -37,6 +38,7 @@ PROCESS_VARIABLES = {
     "POSTGRES_PASSWORD",
     "POSTGRES_DB",
     "RABBITMQ_PASSWORD",
+    "GRAFANA_ADMIN_PASSWORD",
 }
 # Jobs that run once and exit (the storage's bucket creation): waited for until they succeed.
 ONE_SHOT_SERVICES = {
