@@ -19,6 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_celery_results.models import TaskResult
 
+from project.errors import ApplicationError
 from tasks_app.ledger.trigger import task_trigger
 from tasks_app.models.ledger import TaskRecord, Trigger
 from tasks_app.queue import TaskQueue, get_task_queue
@@ -112,6 +113,40 @@ def _revoke(task_id: str) -> None:
         logger.warning("revoke of cancelled task %s not broadcast: %r", task_id, exc)
 
 
+def _report(args: list, kwargs: dict):
+    from tasks_app.models import UserReport
+
+    report_id = kwargs.get("report_id") or (args[0] if args else None)
+    report = UserReport.objects.filter(pk=report_id).first() if report_id else None
+    if report is None:
+        raise TaskActionRefused(f"The report of this task ({report_id}) no longer exists.")
+    return report
+
+
+def _retry_report(args: list, kwargs: dict, by) -> ActionDone:
+    """The same report row generated again with its filters (tasks_app.services.reports)."""
+    from tasks_app.services.reports.actions import ReportActionRefused, report_retry
+
+    try:
+        report = report_retry(report=_report(args, kwargs), by=by)
+    except ReportActionRefused as exc:
+        raise TaskActionRefused(exc.message) from exc
+    return ActionDone(
+        f"Report {report.pk} is generated again as task {report.task_id}.", report.task_id
+    )
+
+
+def _cancel_report(args: list, kwargs: dict, by) -> None:
+    from tasks_app.services.reports.actions import report_cancel
+
+    try:
+        report_cancel(report=_report(args, kwargs), by=by)
+    except ApplicationError as exc:  # not pending any more, or not this user's to cancel
+        raise TaskActionRefused(exc.message) from exc
+
+
 _DomainAction = Callable[[list, dict, object], ActionDone]
-_DOMAIN_RETRY: dict[str, _DomainAction] = {}
-_DOMAIN_CANCEL: dict[str, Callable[[list, dict, object], None]] = {}
+_DOMAIN_RETRY: dict[str, _DomainAction] = {"tasks_app.generate_user_report": _retry_report}
+_DOMAIN_CANCEL: dict[str, Callable[[list, dict, object], None]] = {
+    "tasks_app.generate_user_report": _cancel_report
+}

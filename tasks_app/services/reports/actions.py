@@ -62,7 +62,7 @@ def report_retry(
     return report
 
 
-def report_cancel(*, report: UserReport, by: Any) -> UserReport:
+def report_cancel(*, report: UserReport, by: Any | None) -> UserReport:
     """Cancel a report no worker has started, recording who and when; the worker's claim then
     finds it no longer pending and skips it. Its requester may cancel it, and so may anyone who
     may request reports; any status but pending is refused."""
@@ -79,6 +79,8 @@ def report_cancel(*, report: UserReport, by: Any) -> UserReport:
 
 
 def _may_cancel(*, user: Any, report: UserReport) -> bool:
+    if user is None:  # an operator's command (`manage.py tasks cancel`)
+        return True
     return report.requested_by_id == user.pk or (
         user.is_staff and user.has_perm(REPORTS_PERMISSION)
     )

@@ -5,6 +5,7 @@ work again; the list answers with filters in a constant number of queries."""
 from __future__ import annotations
 
 import io
+import json
 from datetime import timedelta
 
 import pytest
@@ -143,3 +144,33 @@ def test_the_list_is_a_constant_number_of_queries(admin_api, django_assert_max_n
     assert len(page.json()["results"]) == 25 and page.json()["next"]
     for result in TaskResult.objects.all():
         task_cancel(result=result)
+
+
+def test_retrying_a_failed_report_task_generates_the_same_report_again(admin):
+    from tasks_app.models import UserReport
+
+    report = UserReport.objects.create(
+        requested_by=admin, status="failed", filters={"role": "ADMIN"}
+    )
+    failed = TaskResult.objects.create(
+        task_id="failed-report",
+        task_name="tasks_app.generate_user_report",
+        task_args="[]",
+        task_kwargs=json.dumps({"report_id": str(report.pk)}),
+        status=states.FAILURE,
+    )
+
+    done = task_retry(result=failed, by=admin)
+
+    report.refresh_from_db()
+    assert (report.status, report.task_id, report.filters) == (
+        "pending",
+        done.task_id,
+        {"role": "ADMIN"},
+    )
+    assert TaskRecord.objects.get(pk=done.task_id).trigger == "retry"
+    with pytest.raises(TaskActionRefused, match="only a failed report can be retried"):
+        task_retry(result=failed, by=admin)
+    task_cancel(result=TaskResult.objects.get(task_id=done.task_id), by=admin)
+    report.refresh_from_db()
+    assert report.status == "cancelled" and report.cancelled_by == admin
