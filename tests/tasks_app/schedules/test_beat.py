@@ -9,7 +9,7 @@ from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 from django_celery_results.models import TaskResult
 
-from tasks_app.models import BeatHeartbeat
+from tasks_app.models import BeatHeartbeat, TaskRecord
 from tasks_app.services.schedules import schedule_update
 from tests.support.polling import wait_for
 
@@ -38,6 +38,10 @@ def test_schedule_changed_at_run_time_runs_then_stops_when_disabled(beat):
         -2000:
     ]
     assert first.task_name == "tasks_app.cleanup_sessions"
+    # Beat sends through the task-queue port: the run has its ledger record, naming its schedule.
+    record = TaskRecord.objects.get(pk=first.task_id)
+    assert (record.trigger, record.trigger_label) == ("schedule", NAME)
+    assert record.published_at is not None and record.created_at <= first.date_started
     wait_for(lambda: _runs().count() >= 3, timeout=15, what="repeated runs every 2 s")
 
     changes_seen = beat.count("Schedule changed")
