@@ -65,6 +65,7 @@ class TaskRecord(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
         db_index=False,
+        db_constraint=False,
         help_text="The signed-in user whose request or action queued the task.",
     )
     trigger_label = models.CharField(
@@ -86,12 +87,15 @@ class TaskRecord(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
         db_index=False,
+        db_constraint=False,
     )
 
     class Meta:
-        # Few indexes on purpose: the record is written in the caller's transaction, and every
-        # index is a page its commit writes. Lists read the history by `TaskResult.date_created`
-        # and filter the records they join; a user deleted sets two columns to NULL by a scan.
+        # Few indexes and no foreign-key constraints on purpose: the record is written in the
+        # caller's transaction, every index is a page its commit writes, and a constraint's check
+        # at commit locks the users table (a migration holding it would stall every enqueue).
+        # Lists read the history by `TaskResult.date_created` and filter the records they join;
+        # deleting a user sets the two user columns to NULL (Django's SET_NULL, by a scan).
         indexes = [
             # The relay's question, answered from a small index: what is not published yet?
             models.Index(
