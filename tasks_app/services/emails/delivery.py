@@ -8,18 +8,18 @@ from __future__ import annotations
 
 import logging
 import smtplib
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from html import unescape
 from typing import NoReturn
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives, get_connection
-from django.core.mail.backends.base import BaseEmailBackend
+from django.core.mail import EmailMultiAlternatives
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.html import strip_tags
 
 from tasks_app.models import EmailLog
+from tasks_app.services.emails.connection import mail_send
 from tasks_app.services.emails.policy import (
     claim_lease,
     email_error_is_transient,
@@ -62,11 +62,8 @@ class EmailFailed(EmailDeliveryError):
 @dataclass(frozen=True)
 class EmailSendResult:
     email_log_id: int
-    status: str  # sent | already_sent | already_failed | missing
+    status: str  # sent | already_sent | already_failed | already_cancelled | missing
     attempts: int
-
-    def as_dict(self) -> dict[str, int | str]:
-        return asdict(self)
 
 
 def email_send(*, email_log_id: int, max_attempts: int | None = None) -> EmailSendResult:
@@ -97,15 +94,12 @@ def email_send(*, email_log_id: int, max_attempts: int | None = None) -> EmailSe
         raise EmailRetryLater(
             log.pk, "another attempt holds the lease", attempts=log.attempts, retry_after=wait
         )
-    # The connection is opened here, so that "sent" is recorded as soon as the server accepts the
-    # message and before QUIT: the window in which a dying worker leaves a delivered email
-    # marked queued (and a redelivery sends it again) is one UPDATE, not an extra round trip.
-    connection = get_connection(fail_silently=False)
+    # "sent" is recorded as soon as the server accepts the message: the window in which a dying
+    # worker leaves a delivered email marked queued (and a redelivery sends it again) is one
+    # UPDATE. The connection stays open for the process's next email (see `connection.py`).
     try:
-        connection.open()
-        connection.send_messages([_message(log, connection)])
+        mail_send(_message(log))
     except Exception as exc:
-        _close_quietly(connection)
         _record_failure(log, exc, max_attempts=max_attempts)
     EmailLog.objects.filter(pk=log.pk, status=EmailLog.Status.QUEUED).update(
         status=EmailLog.Status.SENT,
@@ -114,7 +108,6 @@ def email_send(*, email_log_id: int, max_attempts: int | None = None) -> EmailSe
         last_error="",
         updated_at=timezone.now(),
     )
-    _close_quietly(connection)
     logger.info("email %s sent (attempt %s)", log.pk, log.attempts)
     return EmailSendResult(log.pk, "sent", log.attempts)
 
@@ -129,15 +122,7 @@ def email_mark_failed(*, email_log_id: int, reason: str) -> None:
     )
 
 
-def _close_quietly(connection: BaseEmailBackend) -> None:
-    """QUIT after the outcome is decided: a failing QUIT changes nothing about the message."""
-    try:
-        connection.close()
-    except Exception:
-        logger.debug("closing the mail connection failed", exc_info=True)
-
-
-def _message(log: EmailLog, connection: BaseEmailBackend) -> EmailMultiAlternatives:
+def _message(log: EmailLog) -> EmailMultiAlternatives:
     text = log.body_text or unescape(strip_tags(log.body_html))
     message = EmailMultiAlternatives(
         subject=log.subject,
@@ -145,7 +130,6 @@ def _message(log: EmailLog, connection: BaseEmailBackend) -> EmailMultiAlternati
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[log.recipient],
         headers={"Message-ID": log.message_id},
-        connection=connection,
     )
     if log.body_html:
         message.attach_alternative(log.body_html, "text/html")
