@@ -76,7 +76,9 @@ class EmailLogAdmin(ReadOnlyAdmin):
             except EmailActionRefused as exc:
                 reasons.append(exc.message)
         if changed:
-            self.message_user(request, f"{changed} email{pluralize(changed)} {done}.")
+            self.message_user(
+                request, f"{changed} email{pluralize(changed)} {done}.", level=messages.SUCCESS
+            )
         if reasons:
             shown = "; ".join(reasons[:REFUSALS_SHOWN])
             more = len(reasons) - REFUSALS_SHOWN

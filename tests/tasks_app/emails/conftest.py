@@ -26,7 +26,7 @@ from tests.support.worker import QUEUE_VARIABLES, CeleryWorker, private_queue
 class RecordingHandler(Handler):
     """`Handler`, plus what the connection-reuse and retry tests look at: the connection (aiosmtpd
     session) each recipient's message came on, the Message-ID of every DATA (refused ones too),
-    the connections that ended with QUIT. `bounceonce*@` gets 554 to its first DATA only;
+    the connections that ended with QUIT. `refuseonce*@` gets 554 to its first DATA only;
     `drop*@` is accepted, then the server closes that connection."""
 
     session_of: dict[str, object] = field(default_factory=dict)
@@ -41,7 +41,7 @@ class RecordingHandler(Handler):
             self.session_of[rcpt] = session
             self.offered[rcpt].append(message["Message-ID"])
             first = len(self.offered[rcpt]) == 1
-        if rcpt.startswith("bounceonce") and first:
+        if rcpt.startswith("refuseonce") and first:
             return "554 5.7.1 Message rejected as spam"
         status = await super().handle_DATA(server, session, envelope)
         if rcpt.startswith("drop"):  # after the 250 has gone out
