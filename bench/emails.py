@@ -63,26 +63,38 @@ def wait(condition, timeout: float, what: str) -> None:
         time.sleep(0.2)  # the poll is a COUNT over the batch: keep it off the worker's CPU
 
 
-def drain(hostname: str, queue: str, done, count: int) -> float:
-    """Let the worker consume `queue`; seconds until `done()` reaches `count`."""
-    started = time.perf_counter()
-    app.control.add_consumer(queue, destination=[hostname], reply=True)
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and its children (the worker and its pool), from /proc:
+    unlike wall time, it hardly depends on what else the shared machine is running."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    ticks = 0
+    for process in [pid, *map(int, children)]:
+        fields = Path(f"/proc/{process}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def drain(worker: CeleryWorker, queue: str, done, count: int) -> tuple[float, float]:
+    """Let the worker consume `queue`; seconds until `done()` reaches `count`, and the worker's
+    CPU seconds meanwhile."""
+    cpu, started = cpu_seconds(worker.process.pid), time.perf_counter()
+    app.control.add_consumer(queue, destination=[worker.hostname], reply=True)
     wait(lambda: done() >= count, 600, f"{count} tasks on {queue}")
-    elapsed = time.perf_counter() - started
-    app.control.cancel_consumer(queue, destination=[hostname], reply=True)
-    return elapsed
+    elapsed, cpu = time.perf_counter() - started, cpu_seconds(worker.process.pid) - cpu
+    app.control.cancel_consumer(queue, destination=[worker.hostname], reply=True)
+    return elapsed, cpu
 
 
-def run_noop(hostname: str, count: int) -> tuple[float, float]:
+def run_noop(worker: CeleryWorker, count: int) -> tuple[float, float, float]:
     queue = f"bench-noop-{uuid.uuid4().hex[:6]}"
     started = time.perf_counter()
     ids = [app.send_task("tasks_app.ping", queue=queue).id for _ in range(count)]
     enqueued = time.perf_counter() - started
     done = TaskResult.objects.filter(task_id__in=ids, status="SUCCESS")
-    return enqueued, drain(hostname, queue, done.count, count)
+    return enqueued, *drain(worker, queue, done.count, count)
 
 
-def run_emails(hostname: str, count: int, smtp: Counting) -> tuple[float, float]:
+def run_emails(worker: CeleryWorker, count: int, smtp: Counting) -> tuple[float, float, float]:
     smtp.count = 0
     private_queue(settings, "emails", queue := f"bench-email-{uuid.uuid4().hex[:6]}")
     started = time.perf_counter()
@@ -94,9 +106,9 @@ def run_emails(hostname: str, count: int, smtp: Counting) -> tuple[float, float]
     ]
     enqueued = time.perf_counter() - started
     sent = EmailLog.objects.filter(pk__in=ids, status=EmailLog.Status.SENT)
-    drained = drain(hostname, queue, lambda: min(sent.count(), smtp.count), count)
+    drained, cpu = drain(worker, queue, lambda: min(sent.count(), smtp.count), count)
     assert smtp.count == count, f"the SMTP server got {smtp.count} messages for {count} emails"
-    return enqueued, drained
+    return enqueued, drained, cpu
 
 
 def main() -> None:
@@ -122,13 +134,12 @@ def main() -> None:
         EMAIL_HOST="127.0.0.1",
         EMAIL_PORT=str(controller.port),
     ).start()
-    hostname = worker.hostname
     rounds = []
     try:
-        run_noop(hostname, 50)  # warm up the pool's processes and connections
+        run_noop(worker, 50)  # warm up the pool's processes and connections
         for _ in range(args.rounds):
-            noop = run_noop(hostname, args.count)
-            rounds.append((noop, run_emails(hostname, args.count, smtp)))
+            noop = run_noop(worker, args.count)
+            rounds.append((noop, run_emails(worker, args.count, smtp)))
     finally:
         worker.stop(timeout=60)
         controller.stop()
@@ -139,21 +150,29 @@ def main() -> None:
         f"\n{n} tasks; worker concurrency {args.concurrency} (prefork); "
         f"{os.cpu_count()} CPUs, load average {load:.1f}\n"
     )
-    print("| round | workload | enqueue s | enqueued /s | worker drain s | worker tasks /s |")
-    print("|---|---|---|---|---|---|")
+    print(
+        "| round | workload | enqueue s | enqueued /s | worker drain s | worker tasks /s "
+        "| worker CPU ms/task |"
+    )
+    print("|---|---|---|---|---|---|---|")
     for number, (noop, emails) in enumerate(rounds, 1):
-        for label, (enqueued, drained) in [
+        for label, (enqueued, drained, cpu) in [
             ("no-op task (`tasks_app.ping`, `send_task`)", noop),
             ("email to aiosmtpd (`email_queue` -> `tasks_app.send_email`)", emails),
         ]:
             print(
                 f"| {number} | {label} | {enqueued:.2f} | {n / enqueued:.0f} | {drained:.2f} "
-                f"| {n / drained:.0f} |"
+                f"| {n / drained:.0f} | {cpu / n * 1000:.1f} |"
             )
     ratios = [noop[1] / emails[1] for noop, emails in rounds]
     print(
         f"\nemail / no-op worker rate by round: {', '.join(f'{r:.2f}x' for r in ratios)}; "
         f"median {statistics.median(ratios):.2f}x (goal >= 0.5x)"
+    )
+    cpu_ratios = [noop[2] / emails[2] for noop, emails in rounds]
+    print(
+        "no-op / email worker CPU per task by round: "
+        f"{', '.join(f'{r:.2f}x' for r in cpu_ratios)}; median {statistics.median(cpu_ratios):.2f}x"
     )
 
 
