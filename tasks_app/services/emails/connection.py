@@ -27,7 +27,9 @@ def mail_send(message: EmailMessage) -> None:
     """Send `message` through this process's connection, opening it on first use.
 
     A reused connection the server has dropped (idle timeout, restart) is reopened once and the
-    message sent on the new one; the caller sees one attempt. Any other failure closes the
+    message sent on the new one; the caller sees one attempt. The server may just hang up
+    (`SMTPServerDisconnected`) or first say so with a 421, as Postfix does on its idle timeout
+    (smtplib then raises the 421 as the answer to MAIL FROM). Any other failure closes the
     connection, whose state is then unknown (a time limit may have stopped it mid-command), and
     is raised: the next message opens a fresh one.
     """
@@ -36,8 +38,8 @@ def mail_send(message: EmailMessage) -> None:
         try:
             try:
                 connection.send_messages([message])
-            except smtplib.SMTPServerDisconnected:
-                if not reused:
+            except smtplib.SMTPException as exc:
+                if not (reused and _dropped(exc)):
                     raise
                 logger.info("the mail server dropped the reused connection; reconnecting once")
                 mail_connection_close()
@@ -62,6 +64,13 @@ def mail_connection_close() -> None:
             connection.close()
         except Exception:
             logger.debug("closing the mail connection failed", exc_info=True)
+
+
+def _dropped(exc: smtplib.SMTPException) -> bool:
+    """The server closed the connection: hung up, or answered 421 ("closing channel")."""
+    if isinstance(exc, smtplib.SMTPServerDisconnected):
+        return True
+    return isinstance(exc, smtplib.SMTPResponseException) and exc.smtp_code == 421
 
 
 def _connection() -> tuple[BaseEmailBackend, bool]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import email
-import threading
 import uuid
 from collections import defaultdict
 from collections.abc import Iterator
@@ -27,12 +26,13 @@ class RecordingHandler(Handler):
     """`Handler`, plus what the connection-reuse and retry tests look at: the connection (aiosmtpd
     session) each recipient's message came on, the Message-ID of every DATA (refused ones too),
     the connections that ended with QUIT. `refuseonce*@` gets 554 to its first DATA only;
-    `drop*@` is accepted, then the server closes that connection."""
+    `drop*@` is accepted, then the server closes that connection (`drop421*@`: after saying
+    "421", as Postfix does on its idle timeout)."""
 
     session_of: dict[str, object] = field(default_factory=dict)
     offered: defaultdict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     quit_sessions: list[object] = field(default_factory=list)
-    dropped: threading.Event = field(default_factory=threading.Event)
+    dropped: list[str] = field(default_factory=list)  # recipients after whose message it hung up
 
     async def handle_DATA(self, server, session, envelope):
         rcpt = envelope.rcpt_tos[0]
@@ -45,7 +45,7 @@ class RecordingHandler(Handler):
             return "554 5.7.1 Message rejected as spam"
         status = await super().handle_DATA(server, session, envelope)
         if rcpt.startswith("drop"):  # after the 250 has gone out
-            asyncio.get_running_loop().call_later(0.2, self._drop, server)
+            asyncio.get_running_loop().call_later(0.2, self._drop, server, rcpt)
         return status
 
     async def handle_QUIT(self, server, session, envelope):
@@ -53,9 +53,12 @@ class RecordingHandler(Handler):
             self.quit_sessions.append(session)
         return "221 Bye"
 
-    def _drop(self, server) -> None:
+    def _drop(self, server, rcpt: str) -> None:
+        if rcpt.startswith("drop421"):
+            server.transport.write(b"421 4.4.2 Error: timeout exceeded\r\n")
         server.transport.close()
-        self.dropped.set()
+        with self.lock:
+            self.dropped.append(rcpt)
 
     def connections(self, *recipients: str) -> int:
         """How many connections carried the messages to `recipients`."""

@@ -49,16 +49,17 @@ def test_emails_through_one_worker_process_share_one_connection(smtp: SmtpServer
     assert {json.loads(r.result) for r in results} == {None}
 
 
+@pytest.mark.parametrize("how", ["drop", "drop421"])
 @pytest.mark.usefixtures("email_worker", "to_email_worker")
-def test_a_connection_the_server_dropped_is_reopened_without_costing_an_attempt(smtp):
-    sent(queue("drop-1@example.com"))
-    wait_for(smtp.handler.dropped.is_set, what="the server to drop the connection")
+def test_a_connection_the_server_dropped_is_reopened_without_costing_an_attempt(smtp, how):
+    sent(queue(f"{how}-1@example.com"))
+    wait_for(lambda: f"{how}-1@example.com" in smtp.handler.dropped, what="the server to hang up")
 
-    after = sent(queue("after-drop-1@example.com"))
+    after = sent(queue(f"after-{how}-1@example.com"))
 
     assert after.attempts == 1 and after.last_error == ""
-    assert smtp.handler.connections("drop-1@example.com", "after-drop-1@example.com") == 2
-    assert len(smtp.handler.to("after-drop-1@example.com")) == 1
+    assert smtp.handler.connections(f"{how}-1@example.com", f"after-{how}-1@example.com") == 2
+    assert len(smtp.handler.to(f"after-{how}-1@example.com")) == 1
 
 
 @pytest.mark.usefixtures("email_worker", "to_email_worker")
