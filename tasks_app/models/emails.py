@@ -6,6 +6,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 
 def new_message_id() -> str:
@@ -22,16 +23,20 @@ class EmailLog(models.Model):
         QUEUED = "queued", "Queued"
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
 
     recipient = models.EmailField(help_text="The one address the email goes to.")
     subject = models.CharField(max_length=255)
     body_text = models.TextField(blank=True, help_text="The text/plain part.")
     body_html = models.TextField(blank=True, help_text="The text/html part (already escaped).")
     status = models.CharField(
-        max_length=8,
+        max_length=9,
         choices=Status.choices,
         default=Status.QUEUED,
-        help_text="queued until the SMTP server accepts it (sent) or it fails for good (failed).",
+        help_text=(
+            "queued until the SMTP server accepts it (sent) or it fails for good (failed); "
+            "cancelled by a person before it was sent."
+        ),
     )
     attempts = models.PositiveIntegerField(
         default=0, help_text="SMTP attempts so far, counted in the database across redeliveries."
@@ -59,6 +64,24 @@ class EmailLog(models.Model):
         blank=True,
         help_text="Lease of the attempt in progress; another delivery waits until it expires.",
     )
+    retried_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Who last sent the failed email again (with a fresh attempt budget).",
+    )
+    retried_at = models.DateTimeField(null=True, blank=True, help_text="When it was last retried.")
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Who cancelled the queued email.",
+    )
+    cancelled_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -69,3 +92,7 @@ class EmailLog(models.Model):
 
     def __str__(self) -> str:
         return f"email {self.pk} ({self.status})"
+
+    def is_being_sent(self) -> bool:
+        """An attempt holds the lease: the server may be receiving it right now."""
+        return self.claimed_until is not None and self.claimed_until > timezone.now()

@@ -145,8 +145,44 @@ def _cancel_report(args: list, kwargs: dict, by) -> None:
         raise TaskActionRefused(exc.message) from exc
 
 
+def _email(args: list, kwargs: dict):
+    from tasks_app.models import EmailLog
+
+    log_id = kwargs.get("email_log_id") or (args[0] if args else None)
+    email_log = EmailLog.objects.filter(pk=log_id).first() if log_id else None
+    if email_log is None:
+        raise TaskActionRefused(f"The email of this task ({log_id}) no longer exists.")
+    return email_log
+
+
+def _retry_email(args: list, kwargs: dict, by) -> ActionDone:
+    """The same email log row queued again: a fresh attempt budget, the same Message-ID."""
+    from tasks_app.services.emails.actions import email_retry
+
+    try:
+        email_log = email_retry(_email(args, kwargs), by=by)
+    except ApplicationError as exc:
+        raise TaskActionRefused(exc.message) from exc
+    return ActionDone(
+        f"Email {email_log.pk} is sent again as task {email_log.task_id}.", email_log.task_id
+    )
+
+
+def _cancel_email(args: list, kwargs: dict, by) -> None:
+    from tasks_app.services.emails.actions import email_cancel
+
+    try:
+        email_cancel(_email(args, kwargs), by=by)
+    except ApplicationError as exc:
+        raise TaskActionRefused(exc.message) from exc
+
+
 _DomainAction = Callable[[list, dict, object], ActionDone]
-_DOMAIN_RETRY: dict[str, _DomainAction] = {"tasks_app.generate_user_report": _retry_report}
+_DOMAIN_RETRY: dict[str, _DomainAction] = {
+    "tasks_app.generate_user_report": _retry_report,
+    "tasks_app.send_email": _retry_email,
+}
 _DOMAIN_CANCEL: dict[str, Callable[[list, dict, object], None]] = {
-    "tasks_app.generate_user_report": _cancel_report
+    "tasks_app.generate_user_report": _cancel_report,
+    "tasks_app.send_email": _cancel_email,
 }

@@ -4,6 +4,9 @@ Only ids travel: `send_email(email_log_id)` instead of the seed's `send_email(to
 whose shape lives on as the service
 `email_queue(to=..., subject=..., body_html=..., body_text=...)`.
 So no address, name or body sits in the broker, the result table or Flower.
+
+Each pool process keeps one SMTP connection across its emails (`services.emails.connection`) and
+closes it here when the process exits.
 """
 
 from __future__ import annotations
@@ -12,10 +15,12 @@ import logging
 from datetime import timedelta
 
 from celery import shared_task
+from celery.signals import worker_process_shutdown
 from django.conf import settings
 
 from accounts.emails import welcome_email_queue
 from accounts.selectors import user_get
+from tasks_app.services.emails.connection import mail_connection_close
 from tasks_app.services.emails.delivery import EmailRetryLater, email_send
 from tasks_app.services.emails.housekeeping import emails_requeue_stale
 from tasks_app.services.emails.policy import (
@@ -41,14 +46,15 @@ logger = logging.getLogger(__name__)
     soft_time_limit=send_soft_time_limit(),
     time_limit=send_time_limit(),
 )
-def send_email(self, email_log_id: int) -> dict:
-    """Send the logged email. Redelivered or retried after it was sent: does nothing.
+def send_email(self, email_log_id: int) -> None:
+    """Send the logged email. Redelivered or retried after it was sent (or cancelled): does nothing.
 
     Transient failures retry with exponential back-off and jitter; a permanent failure, or the last
-    transient one, marks the row failed and fails the task (`EmailFailed`), without retry.
+    transient one, marks the row failed and fails the task (`EmailFailed`), without retry. Returns
+    nothing: the outcome is written once, in the `EmailLog` row (whose `task_id` is this task's).
     """
     try:
-        return email_send(email_log_id=email_log_id).as_dict()
+        email_send(email_log_id=email_log_id)
     except EmailRetryLater as exc:
         countdown = exc.retry_after or retry_countdown(
             attempt=exc.attempts, base=self.default_retry_delay
@@ -81,3 +87,9 @@ def requeue_stale_emails(older_than_seconds: int = 900) -> dict:
     """For a beat schedule: send again what the broker lost (see `emails_requeue_stale`)."""
     count = emails_requeue_stale(older_than=timedelta(seconds=older_than_seconds))
     return {"requeued": count}
+
+
+@worker_process_shutdown.connect
+def close_mail_connection(**kwargs) -> None:
+    """QUIT the pool process's SMTP connection as the process exits."""
+    mail_connection_close()

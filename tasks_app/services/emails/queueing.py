@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 
 from tasks_app.models import EmailLog
 from tasks_app.queue import TaskQueue, get_task_queue
+from tasks_app.services.emails.connection import mail_connection_close
 from tasks_app.services.emails.delivery import EmailSendResult, email_send
 
 SEND_EMAIL_TASK = "tasks_app.send_email"
@@ -59,4 +60,7 @@ def email_send_now(
     log = EmailLog.objects.create(
         recipient=to, subject=subject, body_html=body_html, body_text=body_text
     )
-    return email_send(email_log_id=log.pk, max_attempts=1)
+    try:
+        return email_send(email_log_id=log.pk, max_attempts=1)
+    finally:
+        mail_connection_close()  # a one-off: QUIT now rather than leave it to the process's exit

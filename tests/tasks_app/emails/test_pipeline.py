@@ -1,20 +1,25 @@
-"""The email pipeline end to end: service -> outbox -> broker -> worker -> aiosmtpd."""
+"""The email pipeline end to end: service -> outbox -> broker -> worker -> aiosmtpd; and a person's
+retry and cancel of one email."""
 
 from __future__ import annotations
 
 import json
+import uuid
 
 import pytest
 from django_celery_results.models import TaskResult
 
 from accounts.models import User
 from accounts.services import user_create
+from project.celery import app as celery_app
 from tasks_app.models import EmailLog
 from tasks_app.queue import get_task_queue
 from tasks_app.selectors.ledger import records_unpublished
+from tasks_app.services.emails.actions import email_cancel, email_retry
 from tasks_app.services.emails.queueing import email_queue
 from tests.support.polling import wait_for
 from tests.support.smtp import SmtpServer
+from tests.support.worker import private_queue
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -170,3 +175,39 @@ def test_the_seeds_welcome_task_delivered_twice_sends_exactly_one_email(smtp: Sm
         task_name="tasks_app.send_email", task_kwargs=json.dumps({"email_log_id": log.pk})
     )
     assert list(sends.values_list("task_id", flat=True)) == [log.task_id]
+
+
+def test_a_failed_email_retried_arrives_with_the_first_attempts_message_id(smtp, admin):
+    log = email_queue(to="refuseonce-1@example.com", subject="Second time", body_html="<p>x</p>")
+    first_task_id = settled(log, EmailLog.Status.FAILED).task_id
+
+    email_retry(log, by=admin)
+    log = settled(log, EmailLog.Status.SENT)
+
+    first, second = smtp.handler.offered["refuseonce-1@example.com"]
+    assert first == second == log.message_id
+    assert [r.message_id for r in smtp.handler.to("refuseonce-1@example.com")] == [log.message_id]
+    assert log.attempts == 1 and log.retried_by == admin and log.task_id != first_task_id
+
+
+def test_a_cancelled_queued_email_never_reaches_the_smtp_server(
+    smtp, admin, email_worker, settings
+):
+    # Parked on a queue no worker reads yet, so it is surely still queued when it is cancelled.
+    private_queue(settings, "emails", parked := f"parked-{uuid.uuid4().hex[:8]}")
+    log = email_queue(to="cancelled-1@example.com", subject="Never", body_html="<p>x</p>")
+    email_cancel(log, by=admin)
+
+    celery_app.control.add_consumer(parked, destination=[email_worker.hostname], reply=True)
+    try:
+        wait_for(
+            lambda: TaskResult.objects.filter(task_id=log.task_id, status="SUCCESS").exists(),
+            what="the cancelled email's send_email to run",
+        )
+    finally:
+        celery_app.control.cancel_consumer(parked, destination=[email_worker.hostname], reply=True)
+
+    log.refresh_from_db()
+    assert log.status == EmailLog.Status.CANCELLED and log.attempts == 0
+    assert smtp.handler.offered["cancelled-1@example.com"] == []
+    assert smtp.handler.data_attempts["cancelled-1@example.com"] == 0

@@ -19,6 +19,7 @@ from django_celery_results.models import TaskResult
 from tasks_app.ledger.trigger import task_trigger
 from tasks_app.models import TaskAttempt, TaskRecord, Trigger
 from tasks_app.queue import get_task_queue
+from tasks_app.queue.memory import InMemoryTaskQueue
 from tasks_app.services.task_actions import TaskActionRefused, task_cancel, task_retry
 from tests.support.polling import wait_for
 
@@ -174,3 +175,28 @@ def test_retrying_a_failed_report_task_generates_the_same_report_again(admin):
     task_cancel(result=TaskResult.objects.get(task_id=done.task_id), by=admin)
     report.refresh_from_db()
     assert report.status == "cancelled" and report.cancelled_by == admin
+
+
+def test_retrying_a_failed_email_task_queues_the_same_email_again_and_cancel_stops_it(admin):
+    from tasks_app.models import EmailLog
+    from tasks_app.services.emails.queueing import email_queue
+
+    # Queued nowhere (no worker may send it meanwhile), then failed as a worker would leave it.
+    log = email_queue(
+        to="ada@example.com", subject="Hi", body_html="<p>Hi</p>", task_queue=InMemoryTaskQueue()
+    )
+    EmailLog.objects.filter(pk=log.pk).update(status="failed", attempts=4, last_error="550 no")
+    failed = TaskResult.objects.create(
+        task_id="failed-email",
+        task_name="tasks_app.send_email",
+        task_kwargs=json.dumps({"email_log_id": log.pk}),
+        status=states.FAILURE,
+    )
+
+    done = task_retry(result=failed, by=admin)
+
+    again = EmailLog.objects.get(pk=log.pk)
+    assert (again.status, again.attempts, again.message_id) == ("queued", 0, log.message_id)
+    assert again.task_id == done.task_id and again.retried_by == admin
+    task_cancel(result=TaskResult.objects.get(task_id=done.task_id), by=admin)
+    assert EmailLog.objects.get(pk=log.pk).status == "cancelled"
