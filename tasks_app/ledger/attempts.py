@@ -43,9 +43,9 @@ WITH started AS (
     WHERE task_id = %(task_id)s AND status <> %(revoked)s
     RETURNING task_id
 )
-INSERT INTO {attempts} (task_id, number, worker, received_at, started_at, wait_seconds, outcome,
-    error)
-SELECT task_id,
+INSERT INTO {attempts} (task_id, task_name, number, worker, received_at, started_at,
+    wait_seconds, outcome, error)
+SELECT task_id, %(task_name)s,
     COALESCE((SELECT max(number) FROM {attempts} WHERE task_id = %(task_id)s), 0) + 1,
     %(worker)s, %(received_at)s, %(now)s, %(wait)s, %(running)s, ''
 FROM started
@@ -93,6 +93,7 @@ def attempt_start(
         row = _one(
             _START,
             task_id=task_id,
+            task_name=task_name,
             worker=worker,
             now=now,
             received_at=received_at,
@@ -127,6 +128,7 @@ def attempt_start(
         previous = TaskAttempt.objects.filter(task_id=task_id).order_by("-number")
         return TaskAttempt.objects.create(
             task_id=task_id,
+            task_name=task_name,
             number=Coalesce(Subquery(previous.values("number")[:1]), Value(0)) + 1,
             worker=worker,
             received_at=received_at,

@@ -70,3 +70,12 @@ def current_trigger() -> TaskTrigger:
     if Path(sys.argv[0]).name == "manage.py" and len(sys.argv) > 1:
         return TaskTrigger(Trigger.COMMAND, label=sys.argv[1])
     return TaskTrigger(Trigger.SERVICE)
+
+
+class QueuesTasksCommand:
+    """Mixed into a management command (before BaseCommand): the tasks it queues name it as
+    their trigger, also when it is called with `call_command` rather than from `manage.py`."""
+
+    def execute(self, *args, **options):
+        with task_trigger(Trigger.COMMAND, label=type(self).__module__.rsplit(".", 1)[-1]):
+            return super().execute(*args, **options)

@@ -51,6 +51,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('task_id', models.CharField(max_length=255)),
+                ('task_name', models.CharField(blank=True, help_text='For counts by task.', max_length=255)),
                 ('number', models.PositiveSmallIntegerField()),
                 ('worker', models.CharField(blank=True, max_length=100)),
                 ('received_at', models.DateTimeField(blank=True, null=True)),

@@ -122,6 +122,7 @@ class TaskAttempt(models.Model):
     was lost: its worker died and the message was delivered again."""
 
     task_id = models.CharField(max_length=255)  # indexed by the unique (task_id, number)
+    task_name = models.CharField(max_length=255, blank=True, help_text="For counts by task.")
     number = models.PositiveSmallIntegerField()
     worker = models.CharField(max_length=100, blank=True)
     received_at = models.DateTimeField(null=True, blank=True)

@@ -8,9 +8,10 @@ from accounts.management.password_input import PASSWORD_ENV_HELP, read_password
 from accounts.models import Role
 from accounts.services import user_create
 from project.commands import service_errors
+from tasks_app.ledger.trigger import QueuesTasksCommand
 
 
-class Command(BaseCommand):
+class Command(QueuesTasksCommand, BaseCommand):
     help = (
         "Create a user with the same validation as the API and admin, and enqueue the welcome "
         "email. The password comes from --password-env, or is asked for on a terminal."

@@ -13,9 +13,10 @@ from django.core.management.base import BaseCommand, CommandError
 from accounts.models import Role, User
 from accounts.services import user_create
 from project.commands import service_errors
+from tasks_app.ledger.trigger import QueuesTasksCommand
 
 
-class Command(BaseCommand):
+class Command(QueuesTasksCommand, BaseCommand):
     help = (
         "Create the superuser DJANGO_SUPERUSER_USERNAME (with DJANGO_SUPERUSER_EMAIL and "
         "DJANGO_SUPERUSER_PASSWORD, validated like any password) unless it exists. Safe to run "

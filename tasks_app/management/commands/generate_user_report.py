@@ -8,12 +8,13 @@ from tqdm import tqdm
 
 from accounts.filters import UserFilterSet
 from project.commands import service_errors
+from tasks_app.ledger.trigger import QueuesTasksCommand
 from tasks_app.models import UserReport
 from tasks_app.services.reports.export import report_generate
 from tasks_app.services.reports.requests import report_create, report_request
 
 
-class Command(BaseCommand):
+class Command(QueuesTasksCommand, BaseCommand):
     help = (
         "Write the CSV report of users (ID, Username, Role, Active, Created At) to storage. "
         "Runs here with a progress bar and prints the file and row count; with --async, "

@@ -6,10 +6,11 @@ from datetime import timedelta
 
 from django.core.management.base import BaseCommand
 
+from tasks_app.ledger.trigger import QueuesTasksCommand
 from tasks_app.services.emails.housekeeping import emails_requeue_stale
 
 
-class Command(BaseCommand):
+class Command(QueuesTasksCommand, BaseCommand):
     help = (
         "Enqueue send_email again for emails still queued and untouched for --older-than seconds "
         "(their message was lost, e.g. Redis restarted without persistence). Sending is "

@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django_celery_beat.models import PeriodicTask
 
 from project.commands import service_errors
+from tasks_app.ledger.trigger import QueuesTasksCommand
 from tasks_app.selectors.schedules import (
     schedule_get,
     schedule_list_with_outcomes,
@@ -19,7 +20,7 @@ from tasks_app.services.schedules import schedule_run_now, schedules_set_enabled
 COLUMNS = ("name", "task", "schedule", "enabled", "next run", "last run", "last outcome")
 
 
-class Command(BaseCommand):
+class Command(QueuesTasksCommand, BaseCommand):
     help = (
         "List the schedules (name, task, timing, enabled, next run, last run and its outcome), "
         "run one now as beat would, or enable or disable one."

@@ -6,11 +6,12 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
+from tasks_app.ledger.trigger import QueuesTasksCommand
 from tasks_app.services.emails.delivery import EmailDeliveryError
 from tasks_app.services.emails.queueing import email_send_now
 
 
-class Command(BaseCommand):
+class Command(QueuesTasksCommand, BaseCommand):
     help = (
         "Send one test email to ADDRESS in this process (no worker, no retry) through the "
         "configured EMAIL_* settings, record it in the email log and print what happened."

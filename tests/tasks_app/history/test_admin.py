@@ -176,11 +176,17 @@ def test_overview_with_100000_results_is_one_aggregate_query(
         ),
         batch_size=5000,
     )
+    now = timezone.now()
+    TaskAttempt.objects.bulk_create(
+        TaskAttempt(task_id=f"bulk-{i}", task_name=names[i % 3], number=n, started_at=now)
+        for i in range(30)
+        for n in (1, 2)
+    )
     client.force_login(super_admin)
 
-    # session + user, the aggregate, the periodic tasks (with their schedules), the queues of the
-    # periodic tasks: a constant, whatever the number of results.
-    with django_assert_max_num_queries(6) as queries:
+    # session + user, the aggregate, the retries, the periodic tasks (with their schedules), the
+    # queues of the periodic tasks: a constant, whatever the number of results.
+    with django_assert_max_num_queries(7) as queries:
         response = client.get(OVERVIEW)
 
     assert response.status_code == 200
@@ -188,6 +194,7 @@ def test_overview_with_100000_results_is_one_aggregate_query(
     assert sum(s.total for s in stats.values()) == 100_000
     assert sum(s.counts.get("FAILURE", 0) for s in stats.values()) == 10_000
     assert stats["tasks_app.cleanup_sessions"].failure_rate == pytest.approx(1 / 8, abs=0.01)
+    assert stats["tasks_app.cleanup_sessions"].retries == 10  # the second attempts of 10 tasks
     assert (
         sum("django_celery_results_taskresult" in q["sql"] for q in queries.captured_queries) == 1
     )

@@ -26,6 +26,7 @@ from project.env import (
     load_env,
     parse_task_history_retention,
 )
+from tasks_app.models import TaskAttempt, TaskRecord
 from tasks_app.selectors.task_results import OVERVIEW_WINDOW, task_results_expired_counts
 from tasks_app.services.history_retention import task_history_expire
 from tasks_app.services.schedules import DEFAULT_SCHEDULES
@@ -256,3 +257,22 @@ def test_celerys_own_expiry_deletes_no_history():
     celery_app.backend.cleanup()
 
     assert _kept(two_days_old) == {two_days_old}
+
+
+@pytest.mark.django_db
+def test_a_deleted_tasks_record_and_attempts_go_with_it():
+    old, new = (
+        _history(status=states.SUCCESS, age=8 * DAY),
+        _history(status=states.SUCCESS, age=DAY),
+    )
+    for task_id in (old, new):
+        TaskRecord.objects.create(result_id=task_id, trigger="service", created_at=NOW)
+        TaskAttempt.objects.create(
+            task_id=task_id, task_name="tasks_app.ping", number=1, started_at=NOW
+        )
+
+    assert task_history_expire(now=NOW) == 1
+
+    assert _kept(old, new) == {new}
+    assert set(TaskRecord.objects.values_list("result_id", flat=True)) == {new}
+    assert set(TaskAttempt.objects.values_list("task_id", flat=True)) == {new}

@@ -4,6 +4,7 @@ work again; the list answers with filters in a constant number of queries."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 from datetime import timedelta
@@ -200,3 +201,25 @@ def test_retrying_a_failed_email_task_queues_the_same_email_again_and_cancel_sto
     assert again.task_id == done.task_id and again.retried_by == admin
     task_cancel(result=TaskResult.objects.get(task_id=done.task_id), by=admin)
     assert EmailLog.objects.get(pk=log.pk).status == "cancelled"
+
+
+def test_the_admin_and_a_command_are_recorded_as_what_queued_a_task(client, super_admin):
+    from django_celery_beat.models import PeriodicTask
+
+    schedule = PeriodicTask.objects.get(name="cleanup-expired-sessions")
+    client.force_login(super_admin)
+    client.post(
+        "/admin/django_celery_beat/periodictask/",
+        {"action": "run_tasks", "_selected_action": [schedule.pk]},
+    )
+    call_command("schedules", "run", schedule.name, stdout=io.StringIO())
+
+    records = TaskRecord.objects.filter(result__periodic_task_name=schedule.name)
+    triggers = sorted(records.values_list("trigger", "triggered_by", "trigger_label"))
+    assert triggers == [
+        ("admin", super_admin.pk, f"run now: {schedule.name}"),
+        ("command", None, f"run now: {schedule.name}"),
+    ]
+    for record in records:  # not left for other tests' workers (one may have run it already)
+        with contextlib.suppress(TaskActionRefused):
+            task_cancel(result=record.result)
