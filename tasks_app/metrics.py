@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from celery import states
-from django.db.models import Case, Count, F, Min, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
+from django.db.models import Case, Count, F, Min, Q, QuerySet, Sum, Value, When
 from django.utils import timezone
 from django_celery_results.models import TaskResult
 from prometheus_client.core import (
@@ -68,8 +68,7 @@ def _histograms(
     rows: QuerySet[TaskAttempt], field: str, bounds: tuple[float, ...]
 ) -> dict[str, Histogram]:
     """Per task name, a histogram of `field` (seconds) over attempts, in one query: a conditional
-    count per bucket, the sum and the count. The name comes from each attempt's TaskResult."""
-    name = TaskResult.objects.filter(task_id=OuterRef("task_id")).values("task_name")[:1]
+    count per bucket, the sum and the count."""
     counts = {
         f"le_{i}": Count("pk", filter=Q(**{f"{field}__lte": bound}))
         for i, bound in enumerate(bounds)
@@ -77,8 +76,7 @@ def _histograms(
     result = {}
     for row in (
         rows.filter(**{f"{field}__isnull": False})
-        .annotate(name=Subquery(name))
-        .values("name")
+        .values(name=F("task_name"))
         .annotate(total=Count("pk"), sum=Sum(field), **counts)
         .order_by()
     ):

@@ -77,7 +77,8 @@ def attempt(name: str, *, runtime: float, wait: float, started: datetime.datetim
     task_id = str(uuid.uuid4())
     TaskResult.objects.create(task_id=task_id, task_name=name, status="SUCCESS")
     TaskAttempt.objects.create(
-        task_id=task_id, number=1, started_at=started, wait_seconds=wait, runtime_seconds=runtime,
+        task_id=task_id, task_name=name, number=1, started_at=started, wait_seconds=wait,
+        runtime_seconds=runtime,
         finished_at=started + datetime.timedelta(seconds=runtime), outcome="success",
     )  # fmt: skip
 
