@@ -38,6 +38,7 @@ from tasks_app.models import EmailLog, TaskAttempt, UserReport
 from tasks_app.selectors.beat import beat_status
 from tasks_app.selectors.broker import monitored_queues, queue_lengths, workers_online
 from tasks_app.selectors.ledger import records_unpublished
+from tasks_app.selectors.schedules import schedules_with_runs
 from tasks_app.selectors.task_results import STALLED, task_results_stalled_q
 
 # Upper bounds (seconds) of the histogram buckets: from a ping to a report near its 300 s limit.
@@ -180,6 +181,7 @@ class TasksCollector(Collector):
             yield from self._tasks(since)
             yield from self._outbox()
             yield from self._beat()
+            yield self._schedules()
             yield from self._emails(since)
             yield self._reports()
             yield from self._broker(workers.result())
@@ -254,6 +256,17 @@ class TasksCollector(Collector):
             "Beats that ticked within BEAT_DOWN_AFTER_SECONDS (exactly 1 is healthy).",
             value=len(status.running),
         )
+
+    def _schedules(self) -> Metric:
+        family = GaugeMetricFamily(
+            "tasks_schedule_missed_runs",
+            "1 if the enabled schedule's last due run did not happen (docs/schedules.md), else 0.",
+            labels=["schedule"],
+        )
+        for row in schedules_with_runs():
+            if row.schedule.enabled:
+                family.add_metric([row.schedule.name], int(row.missed_due_at is not None))
+        return family
 
     def _emails(self, since: datetime.datetime) -> Iterator[Metric]:
         finished = CounterMetricFamily(
