@@ -34,16 +34,16 @@ def schedule_get(*, name: str) -> PeriodicTask | None:
 
 
 def schedule_list_with_outcomes() -> QuerySet[PeriodicTask]:
-    """`schedule_list()` with each schedule's latest run in the history (`last_status`,
-    `last_done_at`, None before its first run) and when its newest run was sent (`last_sent_at`),
-    still one query: a subquery per column, answered by the history's index on
-    `periodic_task_name`."""
+    """`schedule_list()` with each schedule's newest run in the history: when it was sent
+    (`last_sent_at`), its state (`last_status`) and when that was last written (`last_done_at`),
+    None before its first run. Still one query: a subquery per column, each reading one entry of
+    the index on (`periodic_task_name`, `date_created`) (migration 0011)."""
     runs = TaskResult.objects.filter(periodic_task_name=OuterRef("name"))
-    latest = runs.order_by("-date_done", "-id")
+    newest = runs.filter(date_created=OuterRef("last_sent_at")).order_by("-id")
     return schedule_list().annotate(
-        last_status=Subquery(latest.values("status")[:1]),
-        last_done_at=Subquery(latest.values("date_done")[:1]),
         last_sent_at=Subquery(runs.order_by("-date_created").values("date_created")[:1]),
+        last_status=Subquery(newest.values("status")[:1]),
+        last_done_at=Subquery(newest.values("date_done")[:1]),
     )
 
 
