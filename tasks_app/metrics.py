@@ -12,7 +12,8 @@ only grow; every query reads one day at most, through an index on the date it fi
 
 Every query is one aggregate with GROUP BY. The selectors below are the only place that knows which
 table a number comes from: task states from TaskResult, run and wait times from the ledger's
-attempts, the outbox from its unpublished records.
+attempts, the outbox from its unpublished records; missed schedule runs come from the schedules'
+selector (one query over the schedules and their newest runs).
 """
 
 from __future__ import annotations
