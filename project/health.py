@@ -1,5 +1,6 @@
-"""`GET /api/health/`: database, broker (with its queue lengths), workers and beat as JSON; 503
-when any is down.
+"""`GET /api/health/`: database, broker (with its queue lengths), workers, beat and the schedules'
+missed runs as JSON; 503 when any is down. A missed run makes the status "degraded", still 200:
+the service works, an operator should look.
 
 Built on django-health-check's checks and view; only the JSON shape and the status code are ours.
 Anyone gets the overall status (what compose's and an orchestrator's probes need); staff (session
@@ -24,7 +25,7 @@ from django.http import HttpRequest, JsonResponse
 from health_check.base import HealthCheck
 from health_check.checks import Database
 from health_check.contrib.celery import Ping
-from health_check.exceptions import ServiceUnavailable
+from health_check.exceptions import ServiceUnavailable, ServiceWarning
 from health_check.views import HealthCheckView
 
 from project.celery import app as project_celery_app
@@ -93,6 +94,33 @@ class Beat(HealthCheck):
             raise ServiceUnavailable(status.problem)
 
 
+@dataclasses.dataclass
+class Schedules(HealthCheck):
+    """Every enabled schedule ran when it was due (tasks_app.selectors.schedules); a missed run
+    is a warning: degraded, not down."""
+
+    timeout = datetime.timedelta(seconds=3)
+    detail: dict | None = dataclasses.field(default=None, repr=False)
+
+    def run(self) -> None:
+        from tasks_app.selectors.schedules import schedules_missed
+
+        try:
+            missed = schedules_missed()
+        finally:
+            connections.close_all()  # the executor thread's connection, not left for GC
+        self.detail = {"missed": {name: due.isoformat() for name, due in missed.items()}}
+        if missed:
+            names = ", ".join(sorted(missed))
+            raise ServiceWarning(f"{len(missed)} schedule(s) did not run when due: {names}")
+
+
+def _status(error: Exception | None) -> str:
+    if error is None:
+        return "up"
+    return "degraded" if isinstance(error, ServiceWarning) else "down"
+
+
 def _bearer_token(request: HttpRequest) -> str:
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     return token.strip() if scheme.lower() == "bearer" else ""
@@ -115,6 +143,7 @@ class HealthView(HealthCheckView):
             "broker": Broker(app=self.celery_app),
             "workers": Workers(app=self.celery_app, timeout=datetime.timedelta(seconds=1)),
             "beat": Beat(),
+            "schedules": Schedules(),
         }
 
     def get_checks(self):
@@ -140,7 +169,7 @@ class HealthView(HealthCheckView):
             )
         report = {
             name: {
-                "status": "down" if result.error else "up",
+                "status": _status(result.error),
                 "error": str(result.error) if result.error else None,
                 "seconds": round(result.time_taken, 3),
                 **(
@@ -150,7 +179,9 @@ class HealthView(HealthCheckView):
             for name, result in zip(checks, results, strict=True)
         }
         down = [name for name, check in report.items() if check["status"] == "down"]
-        return {"status": "down" if down else "up", "down": down, "checks": report}
+        degraded = [name for name, check in report.items() if check["status"] == "degraded"]
+        status = "down" if down else "degraded" if degraded else "up"
+        return {"status": status, "down": down, "degraded": degraded, "checks": report}
 
     async def get(self, request, *args, **kwargs):
         body = await cache.aget(self.cache_key)

@@ -304,6 +304,8 @@ CELERY_DB_REUSE_MAX = 500
 BEAT_DOWN_AFTER_SECONDS = ENV.beat_down_after_seconds
 # The shortest interval the API and the admin accept for a schedule (tasks_app.services.schedules).
 SCHEDULE_MIN_INTERVAL_SECONDS = 10
+# A schedule's run counts as missed this long after it was due with no run (docs/schedules.md).
+SCHEDULE_MISSED_GRACE_SECONDS = 60
 # A STARTED task with no time limit shows as stalled after this long (docs/periodic.md).
 TASK_STALLED_AFTER_SECONDS = ENV.task_stalled_after_seconds
 # How long task history is kept: {"success": ..., "failure": ..., "<task name>": ...} (timedeltas).

@@ -12,7 +12,8 @@ only grow; every query reads one day at most, through an index on the date it fi
 
 Every query is one aggregate with GROUP BY. The selectors below are the only place that knows which
 table a number comes from: task states from TaskResult, run and wait times from the ledger's
-attempts, the outbox from its unpublished records.
+attempts, the outbox from its unpublished records; missed schedule runs come from the schedules'
+selector (one query over the schedules and their newest runs).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from tasks_app.models import EmailLog, TaskAttempt, UserReport
 from tasks_app.selectors.beat import beat_status
 from tasks_app.selectors.broker import monitored_queues, queue_lengths, workers_online
 from tasks_app.selectors.ledger import records_unpublished
+from tasks_app.selectors.schedules import schedules_with_runs
 from tasks_app.selectors.task_results import STALLED, task_results_stalled_q
 
 # Upper bounds (seconds) of the histogram buckets: from a ping to a report near its 300 s limit.
@@ -178,6 +180,7 @@ class TasksCollector(Collector):
             yield from self._tasks(since)
             yield from self._outbox()
             yield from self._beat()
+            yield self._schedules()
             yield from self._emails(since)
             yield self._reports()
             yield from self._broker(workers.result())
@@ -252,6 +255,17 @@ class TasksCollector(Collector):
             "Beats that ticked within BEAT_DOWN_AFTER_SECONDS (exactly 1 is healthy).",
             value=len(status.running),
         )
+
+    def _schedules(self) -> Metric:
+        family = GaugeMetricFamily(
+            "tasks_schedule_missed_runs",
+            "1 if the enabled schedule's last due run did not happen (docs/schedules.md), else 0.",
+            labels=["schedule"],
+        )
+        for row in schedules_with_runs():
+            if row.schedule.enabled:
+                family.add_metric([row.schedule.name], int(row.missed_due_at is not None))
+        return family
 
     def _emails(self, since: datetime.datetime) -> Iterator[Metric]:
         finished = CounterMetricFamily(

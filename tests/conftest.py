@@ -75,8 +75,10 @@ def start_worker(django_db_setup) -> Iterator[Callable[..., CeleryWorker]]:
 
 @pytest.fixture
 def beat(celery_worker) -> Iterator[CeleryBeat]:
-    """A real beat process (the project's database scheduler), up once it has ticked."""
+    """A real beat process (the project's database scheduler), up once it has ticked and sent
+    what fell due while no beat ran (no schedule shows a missed run)."""
     from tasks_app.models import BeatHeartbeat
+    from tasks_app.selectors.schedules import schedules_missed
 
     process = CeleryBeat().start()
     try:
@@ -86,6 +88,7 @@ def beat(celery_worker) -> Iterator[CeleryBeat]:
             what="beat's first heartbeat",
         )
         assert process.process.poll() is None, process.log()[-3000:]
+        wait_for(lambda: not schedules_missed(), timeout=15, what="beat's first runs")
         yield process
     finally:
         process.stop()

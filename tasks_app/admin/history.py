@@ -267,6 +267,7 @@ class TaskOverviewAdmin(ReadOnlyAdmin):
             raise PermissionDenied
         now = timezone.now()
         queues = monitored_queues()
+        schedules = schedules_with_runs(now=now)
         context = {
             **self.admin_site.each_context(request),
             "title": "Task overview",
@@ -275,6 +276,7 @@ class TaskOverviewAdmin(ReadOnlyAdmin):
             "stats": task_stats(now=now),
             "queues": queue_lengths(queues).items(),
             "workers": workers_online(),
-            "schedules": schedules_with_runs(),
+            "schedules": schedules,
+            "missed_runs": [row for row in schedules if row.missed_due_at],
         }
         return TemplateResponse(request, "admin/tasks_app/overview.html", context)

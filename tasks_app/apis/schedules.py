@@ -14,7 +14,11 @@ from rest_framework.views import APIView
 
 from project.errors import ERROR_RESPONSES, ErrorSerializer
 from tasks_app.apis.permissions import CanChangeSchedules, CanViewSchedules
-from tasks_app.selectors.schedules import schedule_list, schedule_next_run
+from tasks_app.selectors.schedules import (
+    schedule_list_with_outcomes,
+    schedule_missed_due,
+    schedule_next_run,
+)
 from tasks_app.services.schedules import (
     schedule_check_interval,
     schedule_run_now,
@@ -64,6 +68,16 @@ class ScheduleOutputSerializer(serializers.Serializer):
     last_run_at = serializers.DateTimeField(allow_null=True)
     next_run_at = serializers.SerializerMethodField()
     total_run_count = serializers.IntegerField()
+    last_sent_at = serializers.DateTimeField(
+        allow_null=True, help_text="When its newest run in the history was sent."
+    )
+    last_outcome = serializers.CharField(
+        source="last_status", allow_null=True, help_text="The state of its latest run."
+    )
+    missed = serializers.SerializerMethodField(help_text="A due run did not happen.")
+    missed_due_at = serializers.SerializerMethodField(
+        help_text='When that run was due (docs/schedules.md, "Missed runs").'
+    )
 
     def get_interval(self, obj: PeriodicTask) -> dict | None:
         return IntervalSerializer(obj.interval).data if obj.interval else None
@@ -79,6 +93,13 @@ class ScheduleOutputSerializer(serializers.Serializer):
         next_run = schedule_next_run(obj)
         return next_run.isoformat() if next_run else None
 
+    def get_missed(self, obj: PeriodicTask) -> bool:
+        return self.get_missed_due_at(obj) is not None
+
+    def get_missed_due_at(self, obj: PeriodicTask) -> str | None:
+        due = schedule_missed_due(obj, last_sent_at=obj.last_sent_at)
+        return due.isoformat() if due else None
+
 
 SCHEDULE_RESPONSES = {200: ScheduleOutputSerializer, 404: ErrorSerializer, **ERROR_RESPONSES}
 
@@ -91,7 +112,7 @@ class ScheduleListApi(APIView):
         responses={200: ScheduleOutputSerializer(many=True), **ERROR_RESPONSES},
     )
     def get(self, request):
-        return Response(ScheduleOutputSerializer(schedule_list(), many=True).data)
+        return Response(ScheduleOutputSerializer(schedule_list_with_outcomes(), many=True).data)
 
 
 class ScheduleDetailApi(APIView):
@@ -99,7 +120,7 @@ class ScheduleDetailApi(APIView):
 
     @extend_schema(operation_id="schedules_retrieve", responses=SCHEDULE_RESPONSES)
     def get(self, request, schedule_id: int):
-        schedule = get_object_or_404(schedule_list(), pk=schedule_id)
+        schedule = get_object_or_404(schedule_list_with_outcomes(), pk=schedule_id)
         return Response(ScheduleOutputSerializer(schedule).data)
 
 
@@ -124,7 +145,7 @@ class ScheduleUpdateApi(APIView):
         responses=SCHEDULE_RESPONSES,
     )
     def patch(self, request, schedule_id: int):
-        schedule = get_object_or_404(schedule_list(), pk=schedule_id)
+        schedule = get_object_or_404(schedule_list_with_outcomes(), pk=schedule_id)
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         schedule = schedule_update(schedule=schedule, **serializer.validated_data)

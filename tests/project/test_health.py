@@ -35,6 +35,7 @@ def test_all_up_with_a_running_worker_and_beat(admin_client, beat):
         "broker": "up",
         "workers": "up",
         "beat": "up",
+        "schedules": "up",
     }
     assert body["checks"]["beat"]["detail"]["age_seconds"] < 30
     assert body["checks"]["beat"]["detail"]["running"] == 1

@@ -63,7 +63,7 @@ def test_staff_and_the_configured_token_get_the_details():
         token_body,
     ):
         assert "beat" in body["down"]
-        assert set(body["checks"]) == {"database", "broker", "workers", "beat"}
+        assert set(body["checks"]) == {"database", "broker", "workers", "beat", "schedules"}
 
 
 def test_an_empty_token_setting_opens_nothing():
