@@ -24,6 +24,15 @@ QUEUE, PRODUCERS, CONSUMERS, MESSAGES = "race", 2, 4, 1500
 pytestmark = pytest.mark.django_db
 
 
+def process_context():
+    """Children start from a clean server process, not forked from this one: other threads of
+    the test process (a live server, a pool) may hold locks that a forked child would wait on
+    forever. The server imports this module once; each child is a fork of it."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([__name__])
+    return context
+
+
 def embedded_app(broker_dir: Path) -> Celery:
     """An app on the filesystem broker in `broker_dir`, laid out as project/settings.py does."""
     app = Celery("pinger", set_as_current=False)
@@ -71,7 +80,7 @@ def test_processes_pinging_at_once_keep_the_exchange_tables_valid_and_all_get_re
         app=app, concurrency=1, CELERY_BROKER_URL="filesystem://localhost//", VAR_DIR=str(tmp_path)
     ).start()
     reply_table = broker_dir / "control" / "reply.celery.pidbox.exchange"
-    fork = multiprocessing.get_context("fork")
+    fork = process_context()
     try:
         assert ".> transport:   filesystem://localhost//" in worker.log()  # the URL a user sees
         for round_ in range(ROUNDS):
@@ -123,7 +132,7 @@ def test_messages_published_and_consumed_by_processes_at_once_arrive_whole_and_o
     broker_dir = tmp_path / "broker"
     for folder in ("queue", "control"):
         (broker_dir / folder).mkdir(parents=True)
-    fork = multiprocessing.get_context("fork")
+    fork = process_context()
     start, results = fork.Barrier(PRODUCERS + CONSUMERS), fork.Queue()
     processes = [
         fork.Process(target=produce, args=(broker_dir, producer, start))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -23,6 +24,7 @@ from tasks_app.queue import get_task_queue
 from tasks_app.queue.memory import InMemoryTaskQueue
 from tasks_app.services.task_actions import TaskActionRefused, task_cancel, task_retry
 from tests.support.polling import wait_for
+from tests.support.worker import private_queue
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -148,9 +150,10 @@ def test_the_list_is_a_constant_number_of_queries(admin_api, django_assert_max_n
         task_cancel(result=result)
 
 
-def test_retrying_a_failed_report_task_generates_the_same_report_again(admin):
+def test_retrying_a_failed_report_task_generates_the_same_report_again(admin, settings):
     from tasks_app.models import UserReport
 
+    private_queue(settings, "reports", f"nobody-{uuid.uuid4().hex[:8]}")  # cancelled before a run
     report = UserReport.objects.create(
         requested_by=admin, status="failed", filters={"role": "ADMIN"}
     )
@@ -178,10 +181,13 @@ def test_retrying_a_failed_report_task_generates_the_same_report_again(admin):
     assert report.status == "cancelled" and report.cancelled_by == admin
 
 
-def test_retrying_a_failed_email_task_queues_the_same_email_again_and_cancel_stops_it(admin):
+def test_retrying_a_failed_email_task_queues_the_same_email_again_and_cancel_stops_it(
+    admin, settings
+):
     from tasks_app.models import EmailLog
     from tasks_app.services.emails.queueing import email_queue
 
+    private_queue(settings, "emails", f"nobody-{uuid.uuid4().hex[:8]}")  # cancelled before a run
     # Queued nowhere (no worker may send it meanwhile), then failed as a worker would leave it.
     log = email_queue(
         to="ada@example.com", subject="Hi", body_html="<p>Hi</p>", task_queue=InMemoryTaskQueue()
