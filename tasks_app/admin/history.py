@@ -20,6 +20,7 @@ from django_celery_results.models import TaskResult
 
 from project.paginators import EstimatedCountPaginator
 from tasks_app.admin.base import ReadOnlyAdmin
+from tasks_app.charts import overview_charts
 from tasks_app.models import TaskOverview
 from tasks_app.selectors.broker import monitored_queues, queue_lengths, workers_online
 from tasks_app.selectors.ledger import task_attempts, task_status, task_status_q, task_statuses
@@ -273,6 +274,7 @@ class TaskOverviewAdmin(ReadOnlyAdmin):
             "opts": self.model._meta,
             "now": now,
             "stats": task_stats(now=now),
+            "charts": overview_charts(now=now),
             "queues": queue_lengths(queues).items(),
             "workers": workers_online(),
             "schedules": schedules_with_runs(),

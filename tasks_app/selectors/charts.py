@@ -1,0 +1,152 @@
+"""Reads for the overview's charts: finished tasks and failures over time, and run times per task.
+
+Every chart is ONE grouped query; the database does the bucketing (Django's `Trunc`: date_trunc on
+Postgres, strftime on SQLite), so a page reads at most a few thousand grouped rows whatever the
+size of the history. Buckets are aligned on UTC multiples of their length, and empty ones are
+filled in here so that a chart's time axis has no holes.
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+from dataclasses import dataclass
+
+from celery import states
+from django.db import connection
+from django.db.models import Count
+from django.db.models.functions import Trunc
+from django.utils import timezone
+from django_celery_results.models import TaskResult
+
+from tasks_app.models import TaskAttempt
+
+DAY = datetime.timedelta(hours=24)
+WEEK = datetime.timedelta(days=7)
+SQLITE_RUNTIME_SAMPLE = 100_000
+
+
+@dataclass(frozen=True)
+class Bucket:
+    start: datetime.datetime
+    minutes: float  # the bucket's length, or the elapsed part of the bucket in progress
+    finished: int = 0  # SUCCESS, FAILURE and REVOKED
+    succeeded: int = 0
+    failed: int = 0
+
+    @property
+    def per_minute(self) -> float:
+        return self.finished / self.minutes if self.minutes else 0.0
+
+    @property
+    def failure_rate(self) -> float | None:
+        """Failures among SUCCESS + FAILURE (the task list's rule); None when neither happened."""
+        decided = self.succeeded + self.failed
+        return self.failed / decided if decided else None
+
+
+def _floor(moment: datetime.datetime, step: datetime.timedelta) -> datetime.datetime:
+    epoch = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+    return epoch + (moment - epoch) // step * step
+
+
+def task_throughput(
+    *,
+    window: datetime.timedelta,
+    step: datetime.timedelta,
+    now: datetime.datetime | None = None,
+) -> list[Bucket]:
+    """Finished tasks per bucket of `step` over the last `window`, by `date_done` (answered from
+    the (date_done, task_name, status) index of migration 0004).
+
+    The database groups by minute (steps under an hour) or by hour; those groups are summed into
+    the step here, so a 15-minute step reads at most 1,440 minutes x 3 statuses rows."""
+    now = (now or timezone.now()).astimezone(datetime.UTC)
+    first = _floor(now, step) - (math.ceil(window / step) - 1) * step
+    kind = "minute" if step < datetime.timedelta(hours=1) else "hour"
+    rows = (
+        TaskResult.objects.filter(date_done__gte=first, status__in=states.READY_STATES)
+        .annotate(moment=Trunc("date_done", kind, tzinfo=datetime.UTC))
+        .values_list("moment", "status")
+        .annotate(n=Count("*"))
+        .order_by()
+    )
+    counts: dict[datetime.datetime, dict[str, int]] = {}
+    for moment, status, n in rows:
+        by_status = counts.setdefault(_floor(moment, step), {})
+        by_status[status] = by_status.get(status, 0) + n
+    buckets = []
+    start = first
+    while start <= now:
+        by_status = counts.get(start, {})
+        buckets.append(
+            Bucket(
+                start=start,
+                minutes=min(step, now - start) / datetime.timedelta(minutes=1),
+                finished=sum(by_status.values()),
+                succeeded=by_status.get(states.SUCCESS, 0),
+                failed=by_status.get(states.FAILURE, 0),
+            )
+        )
+        start += step
+    return buckets
+
+
+@dataclass(frozen=True)
+class RunTimes:
+    task_name: str
+    runs: int
+    p50: float
+    p95: float
+
+
+def _percentile(ordered: list[float], fraction: float) -> float:
+    """Linear interpolation between the closest ranks: Postgres' percentile_cont."""
+    position = (len(ordered) - 1) * fraction
+    low = math.floor(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def task_run_times(
+    *, window: datetime.timedelta = DAY, now: datetime.datetime | None = None
+) -> list[RunTimes]:
+    """p50 and p95 of the ledger's finished attempts (`TaskAttempt.runtime_seconds`, every run
+    of a task: retries and redeliveries too) that started in the last `window`, by task name.
+
+    One query joining the attempts to their history rows (the name lives there). Postgres
+    computes the percentiles (percentile_cont); SQLite has no such aggregate, so there the query
+    returns the run times of the most recent SQLITE_RUNTIME_SAMPLE attempts of the window and
+    the same interpolation is done here (exact below that many attempts, a sample above)."""
+    since = connection.ops.adapt_datetimefield_value((now or timezone.now()) - window)
+    source = (
+        f"FROM {TaskAttempt._meta.db_table} a"
+        f" JOIN {TaskResult._meta.db_table} r ON r.task_id = a.task_id"
+        " WHERE a.started_at >= %s AND a.runtime_seconds IS NOT NULL"
+    )
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT r.task_name, count(*),"
+                " percentile_cont(0.5) WITHIN GROUP (ORDER BY a.runtime_seconds),"
+                " percentile_cont(0.95) WITHIN GROUP (ORDER BY a.runtime_seconds)"
+                f" {source} GROUP BY r.task_name",
+                [since],
+            )
+            rows = [RunTimes(name or "(unknown)", n, p50, p95) for name, n, p50, p95 in cursor]
+        else:
+            cursor.execute(
+                f"SELECT r.task_name, a.runtime_seconds {source}"
+                " ORDER BY a.started_at DESC LIMIT %s",
+                [since, SQLITE_RUNTIME_SAMPLE],
+            )
+            by_name: dict[str, list[float]] = {}
+            for name, seconds in cursor:
+                by_name.setdefault(name or "(unknown)", []).append(seconds)
+            rows = []
+            for name, values in by_name.items():
+                values.sort()
+                rows.append(
+                    RunTimes(name, len(values), _percentile(values, 0.5), _percentile(values, 0.95))
+                )
+    return sorted(rows, key=lambda row: row.task_name)
