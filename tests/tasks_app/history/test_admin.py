@@ -178,10 +178,10 @@ def test_overview_with_100000_results_is_a_few_grouped_queries(
     )
     client.force_login(super_admin)
 
-    # session + user, the aggregate, the three chart queries (tasks_app.charts), the periodic
-    # tasks (with their schedules), the queues of the periodic tasks: a constant, whatever the
-    # number of results.
-    with django_assert_max_num_queries(9) as queries:
+    # session + user, the aggregate, the chart queries (tasks_app.charts: at most five), the
+    # periodic tasks (with their schedules), the queues of the periodic tasks: a constant,
+    # whatever the number of results.
+    with django_assert_max_num_queries(11) as queries:
         response = client.get(OVERVIEW)
 
     assert response.status_code == 200
@@ -190,7 +190,7 @@ def test_overview_with_100000_results_is_a_few_grouped_queries(
     assert sum(s.counts.get("FAILURE", 0) for s in stats.values()) == 10_000
     assert stats["tasks_app.cleanup_sessions"].failure_rate == pytest.approx(1 / 8, abs=0.01)
     assert (
-        sum("django_celery_results_taskresult" in q["sql"] for q in queries.captured_queries) == 4
+        sum("django_celery_results_taskresult" in q["sql"] for q in queries.captured_queries) <= 6
     )
     page = response.content.decode()
     assert "cleanup-expired-sessions" in page and "Workers online" in page

@@ -6,6 +6,9 @@ from __future__ import annotations
 import datetime
 
 import pytest
+from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django_celery_results.models import TaskResult
 
@@ -16,6 +19,14 @@ from tasks_app.selectors.charts import DAY, WEEK, task_run_times, task_throughpu
 OVERVIEW = reverse("admin:tasks_app_taskoverview_changelist")
 NOW = datetime.datetime(2026, 12, 3, 12, 7, tzinfo=datetime.UTC)
 QUARTER = datetime.timedelta(minutes=15)
+
+
+@pytest.fixture(autouse=True)
+def _no_cached_counts():
+    """The settled buckets are cached (tasks_app.selectors.charts); each test starts without."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 def _finished(status: str, done_at: datetime.datetime, name: str = "tasks_app.ping") -> TaskResult:
@@ -78,6 +89,28 @@ def test_last_7_days_in_hourly_buckets(history):
     counts = {b.start: b.finished for b in buckets if b.finished}
     assert counts == {_at(12, 0): 2, _at(11, 0): 5, _at(11, 0, days_ago=1): 1}
     assert buckets[-2].failure_rate == pytest.approx(1 / 4)
+
+
+def test_settled_buckets_are_cached_and_extended_with_the_new_ones(history):
+    hourly = datetime.timedelta(hours=1)
+    task_throughput(window=WEEK, step=hourly, now=NOW)
+    _finished("FAILURE", _at(12, 20))
+    later = NOW + 3 * hourly
+
+    # The cached buckets, then the ones settled since (12:00 and 13:00), then the last two.
+    with CaptureQueriesContext(connection) as queries:
+        cached = task_throughput(window=WEEK, step=hourly, now=later)
+    cache.clear()
+    fresh = task_throughput(window=WEEK, step=hourly, now=later)
+
+    assert len(queries) == 2
+    assert cached == fresh
+    assert {b.start: b.finished for b in cached if b.finished} == {
+        _at(12, 0): 3,
+        _at(11, 0): 5,
+        _at(11, 0, days_ago=1): 1,
+    }
+    assert cached[-4].failure_rate == pytest.approx(1 / 3)
 
 
 @pytest.mark.django_db
@@ -157,9 +190,9 @@ def test_overview_queries_do_not_grow_with_the_history(
     )
     client.force_login(super_admin)
 
-    # session + user, the 24-hour stats, the three chart queries, the periodic tasks and
-    # their queues.
-    with django_assert_max_num_queries(9):
+    # session + user, the 24-hour stats, the five chart queries (two per throughput chart),
+    # the periodic tasks and their queues.
+    with django_assert_max_num_queries(11):
         response = client.get(OVERVIEW)
 
     assert response.status_code == 200
