@@ -9,14 +9,25 @@ from dataclasses import dataclass
 from django.utils import timezone
 from django.utils.safestring import SafeString
 
-from project.svg import DANGER, LIGHT, PRIMARY, Column, Series, bar_chart, column_chart
+from project.svg import (
+    DANGER,
+    LIGHT,
+    PRIMARY,
+    Column,
+    Series,
+    bar_chart,
+    column_chart,
+    nice_ceiling,
+)
 from tasks_app.selectors.charts import DAY, WEEK, Bucket, task_run_times, task_throughput
 
-# (window, bucket length, a tick every n buckets, tick format, name in headings and ids)
+# (window, bucket length, a tick at every multiple of (UTC), tick format, name in headings)
 WINDOWS = (
-    (DAY, datetime.timedelta(minutes=15), 16, "%H:%M", "24 hours"),
-    (WEEK, datetime.timedelta(hours=1), 24, "%a %d", "7 days"),
+    (DAY, datetime.timedelta(minutes=15), datetime.timedelta(hours=4), "%H:%M", "24 hours"),
+    (WEEK, datetime.timedelta(hours=1), datetime.timedelta(days=1), "%a %d", "7 days"),
 )
+EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+ZERO = datetime.timedelta(0)
 
 
 @dataclass(frozen=True)
@@ -38,12 +49,17 @@ def _seconds(value: float) -> str:
 
 
 def _throughput_charts(
-    buckets: list[Bucket], step: datetime.timedelta, tick_every: int, tick_format: str, name: str
+    buckets: list[Bucket],
+    step: datetime.timedelta,
+    tick_every: datetime.timedelta,
+    tick_format: str,
+    name: str,
 ) -> list[Chart]:
     span = f"{buckets[0].start:%Y-%m-%d %H:%M} to {buckets[-1].start + step:%Y-%m-%d %H:%M} UTC"
     size = f"{step / datetime.timedelta(minutes=1):.0f}-minute buckets"
     ticks = [
-        f"{b.start:{tick_format}}" if i % tick_every == 0 else "" for i, b in enumerate(buckets)
+        f"{b.start:{tick_format}}" if (b.start - EPOCH) % tick_every == ZERO else ""
+        for b in buckets
     ]
     finished = sum(b.finished for b in buckets)
     failed, decided = sum(b.failed for b in buckets), sum(b.succeeded + b.failed for b in buckets)
@@ -89,7 +105,7 @@ def _throughput_charts(
                 f" {failed} of {decided} in all. A bucket with neither has no bar.",
                 columns=failures,
                 value_format=_percent,
-                y_max=1.0,
+                y_max=min(1.0, nice_ceiling(max(b.failure_rate or 0 for b in buckets))),
                 color=DANGER,
             ),
         ),
