@@ -129,6 +129,8 @@ def test_run_time_percentiles_by_task_over_the_last_24_hours():
     _attempt(old.task_id, 500.0, NOW - DAY - datetime.timedelta(seconds=1))
 
     rows = {row.task_name: row for row in task_run_times(now=NOW)}
+    with CaptureQueriesContext(connection) as again:  # the same minute: from the cache
+        assert task_run_times(now=NOW + datetime.timedelta(seconds=50)) == list(rows.values())
 
     assert set(rows) == {"tasks_app.send_email", "tasks_app.generate_user_report"}
     email = rows["tasks_app.send_email"]
@@ -136,6 +138,7 @@ def test_run_time_percentiles_by_task_over_the_last_24_hours():
     assert (email.runs, email.p50, email.p95) == (10, pytest.approx(5.5), pytest.approx(9.55))
     report_row = rows["tasks_app.generate_user_report"]
     assert (report_row.runs, report_row.p50, report_row.p95) == (1, 2.0, 2.0)
+    assert len(again) == 0
 
 
 def test_axis_tops_are_readable_numbers():
