@@ -1,5 +1,6 @@
 """The overview's charts: the history's selectors (tasks_app.selectors.charts) drawn as inline SVG
-(project.svg). Three queries for five charts, whatever the size of the history."""
+(project.svg). At most five grouped queries for the five charts, whatever the size of the
+history; two on most views (tasks_app.selectors.charts caches what no longer changes)."""
 
 from __future__ import annotations
 
