@@ -143,7 +143,7 @@ def bar_chart(
     """Horizontal bars, one group per row (a label and one value per series), with a legend."""
     left, right, top, bar_h, gap = 230, 16, 26, 9, 8
     group_h = bar_h * len(series) + gap
-    height = top + group_h * len(rows) + 22
+    height = top + group_h * max(len(rows), 1) + 22
     plot_w = WIDTH - left - right
     x_max = nice_ceiling(max((v for _, values in rows for v in values), default=0))
     legend = format_html_join(
@@ -153,7 +153,9 @@ def bar_chart(
         ((left + 90 * i, s.color, left + 90 * i + 14, s.name) for i, s in enumerate(series)),
     )
     parts = [legend]
-    axis_y = top + group_h * len(rows)
+    axis_y = top + group_h * max(len(rows), 1)
+    if not rows:
+        parts.append(_text(left + 8, top + group_h / 2 + 4, "Nothing to show."))
     for fraction in (0, 0.5, 1):
         x = left + plot_w * fraction
         parts.append(_gridline(x, top, x, axis_y))

@@ -205,3 +205,13 @@ def test_overview_queries_do_not_grow_with_the_history(
 
     assert response.status_code == 200
     assert len(response.context["charts"]) == 5
+
+
+@pytest.mark.django_db
+def test_overview_charts_say_so_when_the_history_is_empty(client, super_admin):
+    client.force_login(super_admin)
+
+    page = client.get(OVERVIEW).content.decode()
+
+    assert "No run finished in the last 24 hours." in page and "Nothing to show." in page
+    assert "0 tasks finished (succeeded, failed or revoked)" in page
