@@ -160,7 +160,7 @@ def test_history_page_is_a_constant_number_of_queries(
 
 
 @pytest.mark.django_db
-def test_overview_with_100000_results_is_one_aggregate_query(
+def test_overview_with_100000_results_is_a_few_grouped_queries(
     client, super_admin, django_assert_max_num_queries
 ):
     statuses = ["SUCCESS"] * 6 + ["FAILURE", "STARTED", "RETRY", "SUCCESS"]
@@ -184,9 +184,10 @@ def test_overview_with_100000_results_is_one_aggregate_query(
     )
     client.force_login(super_admin)
 
-    # session + user, the aggregate, the retries, the periodic tasks (with their schedules and
-    # newest runs), the queues of the periodic tasks: a constant, whatever the number of results.
-    with django_assert_max_num_queries(7) as queries:
+    # session + user, the aggregate, the retries, the chart queries (tasks_app.charts: at most
+    # five), the periodic tasks (with their schedules and newest runs), the queues of the
+    # periodic tasks: a constant, whatever the number of results.
+    with django_assert_max_num_queries(12) as queries:
         response = client.get(OVERVIEW)
 
     assert response.status_code == 200
@@ -196,7 +197,7 @@ def test_overview_with_100000_results_is_one_aggregate_query(
     assert stats["tasks_app.cleanup_sessions"].failure_rate == pytest.approx(1 / 8, abs=0.01)
     assert stats["tasks_app.cleanup_sessions"].retries == 10  # the second attempts of 10 tasks
     assert (
-        sum("django_celery_results_taskresult" in q["sql"] for q in queries.captured_queries) == 2
+        sum("django_celery_results_taskresult" in q["sql"] for q in queries.captured_queries) <= 7
     )
     page = response.content.decode()
     assert "cleanup-expired-sessions" in page and "Workers online" in page
