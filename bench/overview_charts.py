@@ -56,9 +56,12 @@ SELECT 'chart-' || i,
     now() - i * interval '604 milliseconds', now() - i * interval '604 milliseconds',
     now() - i * interval '604 milliseconds'
 FROM generate_series(1, %s) AS i;
-INSERT INTO tasks_app_taskattempt (task_id, number, worker, started_at, finished_at,
-    wait_seconds, runtime_seconds, outcome, error)
-SELECT 'chart-' || i, 1, 'w1@host', now() - i * interval '604 milliseconds',
+INSERT INTO tasks_app_taskattempt (task_id, task_name, number, worker, started_at,
+    finished_at, wait_seconds, runtime_seconds, outcome, error)
+SELECT 'chart-' || i,
+    (ARRAY['tasks_app.send_email','tasks_app.ping','tasks_app.cleanup_sessions',
+           'tasks_app.generate_user_report'])[1 + i %% 4],
+    1, 'w1@host', now() - i * interval '604 milliseconds',
     now() - i * interval '604 milliseconds', 0.01, random() * 10, 'success', ''
 FROM generate_series(1, %s) AS i;
 ANALYZE django_celery_results_taskresult, tasks_app_taskattempt;

@@ -49,9 +49,12 @@ SELECT 'bench-' || i, (ARRAY['emails','default','default','reports'])[1 + i %% 4
     CASE WHEN i %% 10 = 0 THEN 'api' WHEN i %% 4 = 2 THEN 'schedule' ELSE 'service' END, '',
     now() - (i || ' seconds')::interval, now() - (i || ' seconds')::interval, 0, ''
 FROM generate_series(1, %s) AS i;
-INSERT INTO tasks_app_taskattempt (task_id, number, worker, started_at, finished_at,
-    wait_seconds, runtime_seconds, outcome, error)
-SELECT 'bench-' || i, 1, 'w1@host', now() - (i || ' seconds')::interval,
+INSERT INTO tasks_app_taskattempt (task_id, task_name, number, worker, started_at,
+    finished_at, wait_seconds, runtime_seconds, outcome, error)
+SELECT 'bench-' || i,
+    (ARRAY['tasks_app.send_email','tasks_app.ping','tasks_app.cleanup_sessions',
+           'tasks_app.generate_user_report'])[1 + i %% 4],
+    1, 'w1@host', now() - (i || ' seconds')::interval,
     now() - (i || ' seconds')::interval, 0.01, 0.002, 'success', ''
 FROM generate_series(1, %s) AS i;
 ANALYZE django_celery_results_taskresult, tasks_app_taskrecord, tasks_app_taskattempt;
