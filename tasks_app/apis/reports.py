@@ -9,13 +9,10 @@ list's query parameters. The list's own filters are ReportFilterSet's (tasks_app
 
 from __future__ import annotations
 
-import django_filters
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
-    OpenApiParameter,
     OpenApiResponse,
     extend_schema,
     extend_schema_field,
@@ -27,6 +24,7 @@ from rest_framework.views import APIView
 
 from accounts.models import Role
 from project.errors import ERROR_RESPONSES, ErrorSerializer
+from project.filters import filter_parameters
 from project.pagination import PagePagination, paginated_response
 from tasks_app.apis.permissions import CanRequestReports, CanViewReports
 from tasks_app.downloads import report_file_response
@@ -166,9 +164,6 @@ class ReportCreateApi(APIView):
         return Response(output.data, status=status.HTTP_202_ACCEPTED)
 
 
-MOMENT_OR_EMPTY = {"anyOf": [MOMENT, NO_BOUND]}
-
-
 class ReportListApi(APIView):
     """GET /api/reports/: reports admins see all of; anyone else, those they requested."""
 
@@ -177,18 +172,7 @@ class ReportListApi(APIView):
     @extend_schema(
         operation_id="reports_list",
         summary="List reports (admins: all, with filters; others: their own)",
-        parameters=[
-            OpenApiParameter(
-                name,
-                MOMENT_OR_EMPTY
-                if isinstance(spec, django_filters.DateTimeFilter)
-                else OpenApiTypes.STR,
-                OpenApiParameter.QUERY,
-                description=spec.extra["help_text"],
-                enum=UserReport.Status.values if name == "status" else None,
-            )
-            for name, spec in ReportFilterSet.base_filters.items()
-        ],
+        parameters=filter_parameters(ReportFilterSet),
         responses={200: ReportOutputSerializer(many=True), 404: ErrorSerializer, **ERROR_RESPONSES},
     )
     def get(self, request: Request) -> Response:
