@@ -4,10 +4,10 @@ and the overview page."""
 from __future__ import annotations
 
 import json
-from concurrent.futures import ThreadPoolExecutor
 
 from celery import current_app
 from django.contrib import admin, messages
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -253,6 +253,10 @@ class TaskResultAdmin(BaseTaskResultAdmin):
         return request.user.has_perm("django_celery_results.change_taskresult")
 
 
+WORKERS_CACHE_KEY = "tasks_app:overview:workers"
+WORKERS_CACHE_SECONDS = 10
+
+
 def _seconds(value: float | None) -> str:
     return f"{value:.3f} s" if value is not None else "-"
 
@@ -268,22 +272,20 @@ class TaskOverviewAdmin(ReadOnlyAdmin):
         if not self.has_view_permission(request):
             raise PermissionDenied
         now = timezone.now()
-        # A ping waits out its whole timeout (it cannot know how many workers will answer): it
-        # runs while the page's queries do, so the page takes the longer of the two, not both.
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            workers = pool.submit(workers_online)
-            queues = monitored_queues()
-            schedules = schedules_with_runs(now=now)
-            context = {
-                **self.admin_site.each_context(request),
-                "title": "Task overview",
-                "opts": self.model._meta,
-                "now": now,
-                "stats": task_stats(now=now),
-                "charts": overview_charts(now=now),
-                "queues": queue_lengths(queues).items(),
-                "schedules": schedules,
-                "missed_runs": [row for row in schedules if row.missed_due_at],
-            }
-            context["workers"] = workers.result()
+        queues = monitored_queues()
+        schedules = schedules_with_runs(now=now)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Task overview",
+            "opts": self.model._meta,
+            "now": now,
+            "stats": task_stats(now=now),
+            "charts": overview_charts(now=now),
+            "queues": queue_lengths(queues).items(),
+            # A ping waits out its whole timeout (it cannot know how many workers will answer):
+            # its answer is kept for a few seconds, so that a page reloaded does not wait again.
+            "workers": cache.get_or_set(WORKERS_CACHE_KEY, workers_online, WORKERS_CACHE_SECONDS),
+            "schedules": schedules,
+            "missed_runs": [row for row in schedules if row.missed_due_at],
+        }
         return TemplateResponse(request, "admin/tasks_app/overview.html", context)
