@@ -9,7 +9,7 @@ from celery import Task
 from celery.exceptions import Ignore
 from celery.signals import task_received
 
-from tasks_app.ledger.attempts import attempt_start, ready_at_from
+from tasks_app.ledger.attempts import attempt_finish, attempt_start, ready_at_from
 
 RECEIVED_AT = "ledger_received_at"
 
@@ -35,6 +35,26 @@ class LedgerTask(Task):
         if attempt is None:
             raise Ignore(f"task {task_id} was cancelled")
         request.ledger_attempt = attempt
+
+    def after_return(self, status, retval, task_id, args, kwargs, einfo) -> None:
+        """A task whose result is ignored never reaches the result backend: its outcome is
+        recorded here instead, without its return value."""
+        request = self.request
+        if request.called_directly or request.is_eager:
+            return
+        if not (self.ignore_result or getattr(request, "ignore_result", False)):
+            return  # LedgerBackend stored it
+        attempt_finish(
+            task_id=task_id,
+            attempt=getattr(request, "ledger_attempt", None),
+            status=status,
+            fields={
+                "result": None,
+                "content_type": "application/json",
+                "content_encoding": "utf-8",
+                "traceback": str(einfo) if einfo else None,
+            },
+        )
 
 
 @task_received.connect

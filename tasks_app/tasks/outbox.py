@@ -10,7 +10,7 @@ from project.celery import app
 from tasks_app.queue.outbox import outbox_relay
 
 
-@shared_task(name="tasks_app.relay_outbox", time_limit=120, ignore_result=True)
+@shared_task(name="tasks_app.relay_outbox", time_limit=120)
 def relay_outbox(batch_size: int = 500) -> dict:
     """Publish outbox rows whose publish after commit failed. It runs only when the broker is up,
     which is also the only time the rows can be published."""

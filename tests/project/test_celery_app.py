@@ -36,6 +36,7 @@ def test_history_and_database_schedules():
     assert app.conf.result_extended is True
     # Each attempt's start is recorded by every task's base class instead (tasks_app.ledger.task).
     assert app.conf.task_track_started is False
+    app.loader.import_default_modules()
     assert isinstance(app.tasks["tasks_app.ping"], LedgerTask)
 
 

@@ -229,3 +229,13 @@ def test_the_admin_and_a_command_are_recorded_as_what_queued_a_task(client, supe
     for record in records:  # not left for other tests' workers (one may have run it already)
         with contextlib.suppress(TaskActionRefused):
             task_cancel(result=record.result)
+
+
+def test_a_task_whose_result_is_ignored_still_records_its_outcome(celery_worker):
+    from project.celery import app as celery_app
+
+    task_id = celery_app.send_task("tasks_app.ping", ignore_result=True).id
+
+    result = finished(task_id)
+    [attempt] = TaskAttempt.objects.filter(task_id=task_id)
+    assert result.result is None and attempt.outcome == "success"
