@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from celery import states
@@ -113,24 +114,33 @@ def _revoke(task_id: str) -> None:
         logger.warning("revoke of cancelled task %s not broadcast: %r", task_id, exc)
 
 
-def _report(args: list, kwargs: dict):
-    from tasks_app.models import UserReport
+def _row(model_name: str, key: str, args: list, kwargs: dict):
+    """The domain row a task works on, by the id it was queued with (`key`, or its first
+    argument); refused when it is gone."""
+    from django.apps import apps
 
-    report_id = kwargs.get("report_id") or (args[0] if args else None)
-    report = UserReport.objects.filter(pk=report_id).first() if report_id else None
-    if report is None:
-        raise TaskActionRefused(f"The report of this task ({report_id}) no longer exists.")
-    return report
+    pk = kwargs.get(key) or (args[0] if args else None)
+    row = apps.get_model("tasks_app", model_name).objects.filter(pk=pk).first() if pk else None
+    if row is None:
+        raise TaskActionRefused(f"The {model_name} {pk} of this task no longer exists.")
+    return row
+
+
+@contextmanager
+def _domain_refusals():
+    """A domain's refusal (not in that state any more, not this user's) is the action's."""
+    try:
+        yield
+    except ApplicationError as exc:
+        raise TaskActionRefused(exc.message) from exc
 
 
 def _retry_report(args: list, kwargs: dict, by) -> ActionDone:
     """The same report row generated again with its filters (tasks_app.services.reports)."""
-    from tasks_app.services.reports.actions import ReportActionRefused, report_retry
+    from tasks_app.services.reports.actions import report_retry
 
-    try:
-        report = report_retry(report=_report(args, kwargs), by=by)
-    except ReportActionRefused as exc:
-        raise TaskActionRefused(exc.message) from exc
+    with _domain_refusals():
+        report = report_retry(report=_row("UserReport", "report_id", args, kwargs), by=by)
     return ActionDone(
         f"Report {report.pk} is generated again as task {report.task_id}.", report.task_id
     )
@@ -139,30 +149,16 @@ def _retry_report(args: list, kwargs: dict, by) -> ActionDone:
 def _cancel_report(args: list, kwargs: dict, by) -> None:
     from tasks_app.services.reports.actions import report_cancel
 
-    try:
-        report_cancel(report=_report(args, kwargs), by=by)
-    except ApplicationError as exc:  # not pending any more, or not this user's to cancel
-        raise TaskActionRefused(exc.message) from exc
-
-
-def _email(args: list, kwargs: dict):
-    from tasks_app.models import EmailLog
-
-    log_id = kwargs.get("email_log_id") or (args[0] if args else None)
-    email_log = EmailLog.objects.filter(pk=log_id).first() if log_id else None
-    if email_log is None:
-        raise TaskActionRefused(f"The email of this task ({log_id}) no longer exists.")
-    return email_log
+    with _domain_refusals():
+        report_cancel(report=_row("UserReport", "report_id", args, kwargs), by=by)
 
 
 def _retry_email(args: list, kwargs: dict, by) -> ActionDone:
     """The same email log row queued again: a fresh attempt budget, the same Message-ID."""
     from tasks_app.services.emails.actions import email_retry
 
-    try:
-        email_log = email_retry(_email(args, kwargs), by=by)
-    except ApplicationError as exc:
-        raise TaskActionRefused(exc.message) from exc
+    with _domain_refusals():
+        email_log = email_retry(_row("EmailLog", "email_log_id", args, kwargs), by=by)
     return ActionDone(
         f"Email {email_log.pk} is sent again as task {email_log.task_id}.", email_log.task_id
     )
@@ -171,10 +167,8 @@ def _retry_email(args: list, kwargs: dict, by) -> ActionDone:
 def _cancel_email(args: list, kwargs: dict, by) -> None:
     from tasks_app.services.emails.actions import email_cancel
 
-    try:
-        email_cancel(_email(args, kwargs), by=by)
-    except ApplicationError as exc:
-        raise TaskActionRefused(exc.message) from exc
+    with _domain_refusals():
+        email_cancel(_row("EmailLog", "email_log_id", args, kwargs), by=by)
 
 
 _DomainAction = Callable[[list, dict, object], ActionDone]
