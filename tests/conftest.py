@@ -14,6 +14,7 @@ from django.conf import settings
 from rest_framework.test import APIClient
 
 from project.celery import app as celery_app
+from tasks_app.ledger.published import stop_published_marks
 from tests.support import processes
 from tests.support.beat import CeleryBeat
 from tests.support.polling import wait_for
@@ -45,6 +46,14 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     """Stop the processes that a failed or interrupted test did not stop."""
     if leftovers := processes.stop_all():
         print(f"\nstopped process groups the tests left running: {leftovers}", file=sys.stderr)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _publish_marks_stopped(django_db_setup) -> Iterator[None]:
+    """The publish marks' thread (tasks_app.ledger.published) ends, closing its connection,
+    before the test database is dropped."""
+    yield
+    stop_published_marks()
 
 
 @pytest.fixture(scope="session")

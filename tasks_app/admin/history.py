@@ -24,7 +24,13 @@ from tasks_app.admin.base import ReadOnlyAdmin
 from tasks_app.charts import overview_charts
 from tasks_app.models import TaskOverview
 from tasks_app.selectors.broker import monitored_queues, queue_lengths, workers_online
-from tasks_app.selectors.ledger import task_attempts, task_status, task_status_q, task_statuses
+from tasks_app.selectors.ledger import (
+    WAITING,
+    task_attempts,
+    task_status,
+    task_status_q,
+    task_statuses,
+)
 from tasks_app.selectors.schedules import schedules_with_runs
 from tasks_app.selectors.task_results import task_result_duration, task_stats
 from tasks_app.services.task_actions import TaskActionRefused, task_cancel, task_retry
@@ -166,7 +172,7 @@ class TaskResultAdmin(BaseTaskResultAdmin):
         parts = [self.trigger(obj), record.trigger_label, f"queue {record.queue}"]
         if record.eta:
             parts.append(f"not before {record.eta:%Y-%m-%d %H:%M:%S}")
-        if record.published_at is None and record.cancelled_at is None:
+        if task_status(obj) == WAITING:
             parts.append(f"waiting for the broker ({record.publish_failures} failed publishes)")
         if record.cancelled_at:
             who = record.cancelled_by.username if record.cancelled_by else "someone"

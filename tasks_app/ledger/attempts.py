@@ -22,7 +22,7 @@ from django.utils.dateparse import parse_datetime
 from django_celery_results.models import TaskResult
 
 from tasks_app.ledger.bookkeeping import ASYNC_COMMIT_SQL, bookkeeping_transaction
-from tasks_app.models.ledger import Outcome, TaskAttempt
+from tasks_app.models.ledger import Outcome, TaskAttempt, TaskRecord
 
 QUEUED_AT = "ledger_queued_at"  # the message header saying when the task was queued
 OUTCOMES = {
@@ -34,13 +34,22 @@ OUTCOMES = {
 RESULTS = TaskResult._meta.db_table
 ATTEMPTS = TaskAttempt._meta.db_table
 
-# The task's row says STARTED (unless it was cancelled) and the attempt's row is added, numbered
-# after the task's earlier attempts: no row comes back when the task was cancelled or has no row.
+# The task's row says STARTED (written here if the publish mark has not written it yet), unless
+# it was cancelled, and the attempt's row is added, numbered after the task's earlier attempts:
+# no row comes back when the task was cancelled.
 _START = """
 WITH started AS (
-    UPDATE {results} SET status = %(started)s, date_started = %(now)s, date_done = %(now)s,
-        worker = %(worker)s
-    WHERE task_id = %(task_id)s AND status <> %(revoked)s
+    INSERT INTO {results} AS result (task_id, task_name, task_args, task_kwargs,
+        periodic_task_name, status, content_type, content_encoding, date_created, date_started,
+        date_done, worker)
+    SELECT %(task_id)s, %(task_name)s, %(task_args)s, %(task_kwargs)s, %(schedule)s, %(started)s,
+        'application/json', 'utf-8',
+        COALESCE((SELECT created_at FROM {records} WHERE task_id = %(task_id)s), %(now)s),
+        %(now)s, %(now)s, %(worker)s
+    ON CONFLICT (task_id) DO UPDATE SET status = excluded.status,
+        date_started = excluded.date_started, date_done = excluded.date_done,
+        worker = excluded.worker
+    WHERE result.status <> %(revoked)s
     RETURNING task_id
 )
 INSERT INTO {attempts} (task_id, task_name, number, worker, received_at, started_at,
@@ -68,7 +77,12 @@ WITH done AS (
 SELECT (SELECT count(*) FROM done) WHERE {async_commit_sql}
 """
 # Table names from the models; every value is a bound parameter.
-_TABLES = {"results": RESULTS, "attempts": ATTEMPTS, "async_commit_sql": ASYNC_COMMIT_SQL}
+_TABLES = {
+    "results": RESULTS,
+    "records": TaskRecord._meta.db_table,
+    "attempts": ATTEMPTS,
+    "async_commit_sql": ASYNC_COMMIT_SQL,
+}
 _START, _FINISH = _START.format(**_TABLES), _FINISH.format(**_TABLES)
 
 
@@ -85,7 +99,7 @@ def attempt_start(
     """Record that an attempt starts now; None when the task was cancelled (do not run it).
 
     `ready_at` is when the task could first run (queued, or its ETA): the wait is measured from it.
-    `call` (the arguments) and `schedule` are recorded for a task sent outside the port.
+    `call` (the arguments) and `schedule` are recorded when the task has no result row yet.
     """
     now = timezone.now()
     wait = (now - ready_at).total_seconds() if ready_at else None
@@ -94,6 +108,9 @@ def attempt_start(
             _START,
             task_id=task_id,
             task_name=task_name,
+            task_args=json.dumps(call[0]),
+            task_kwargs=json.dumps(call[1]),
+            schedule=schedule,
             worker=worker,
             now=now,
             received_at=received_at,
@@ -102,15 +119,16 @@ def attempt_start(
             revoked=states.REVOKED,
             running=Outcome.RUNNING,
         )
-        if row is not None:
-            return TaskAttempt(pk=row[0], task_id=task_id, number=row[1], started_at=now)
-    with bookkeeping_transaction():  # elsewhere, or no row yet, or cancelled
+        if row is None:  # cancelled
+            return None
+        return TaskAttempt(pk=row[0], task_id=task_id, number=row[1], started_at=now)
+    with bookkeeping_transaction():
         updated = (
             TaskResult.objects.filter(task_id=task_id)
             .exclude(status=states.REVOKED)
             .update(status=states.STARTED, date_started=now, date_done=now, worker=worker)
         )
-        if not updated:  # sent outside the port (no row yet), or cancelled
+        if not updated:  # no row yet (not marked published yet, or sent outside the port)
             _, created = TaskResult.objects.get_or_create(
                 task_id=task_id,
                 defaults={

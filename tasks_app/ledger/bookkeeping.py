@@ -14,13 +14,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from django.db import connection, transaction
-from django.db.models import QuerySet
-from django.db.models.expressions import RawSQL
 
 # A condition evaluated once per statement (an InitPlan), always true: the statement's own
 # transaction commits asynchronously, so a single statement in autocommit mode is one round trip.
 ASYNC_COMMIT_SQL = "(SELECT set_config('synchronous_commit', 'off', true)) = 'off'"
-_ASYNC_COMMIT = RawSQL("(SELECT set_config('synchronous_commit', 'off', true))", ())
 
 
 @contextmanager
@@ -33,11 +30,3 @@ def bookkeeping_transaction() -> Iterator[None]:
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL synchronous_commit TO OFF")
         yield
-
-
-def committed_asynchronously(queryset: QuerySet) -> QuerySet:
-    """`queryset`, whose `update()` outside a transaction is one asynchronously committed
-    statement on Postgres (inside one, or elsewhere, it is unchanged)."""
-    if connection.vendor != "postgresql" or connection.in_atomic_block:
-        return queryset
-    return queryset.alias(_async_commit=_ASYNC_COMMIT).filter(_async_commit="off")

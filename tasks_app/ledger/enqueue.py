@@ -1,20 +1,39 @@
-"""The ledger's rows for newly queued tasks, and the marks that say the broker has them."""
+"""The ledger's record of newly queued tasks, written in the caller's transaction.
+
+One INSERT, whatever the number of tasks: the caller's transaction pays one round trip and the
+record's index entries (its primary key, the relay's small index of unpublished records). The
+task's `TaskResult` row is written later, off the caller's path (tasks_app.ledger.published).
+"""
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from celery import states
-from django.db import transaction
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection
 from django.utils import timezone
-from django_celery_results.models import TaskResult
 
-from tasks_app.ledger.bookkeeping import committed_asynchronously
 from tasks_app.ledger.trigger import current_trigger
 from tasks_app.models.ledger import TaskRecord
+
+
+@dataclass(frozen=True)
+class QueuedTask:
+    """A task as the port recorded it: what is sent to the broker, after commit or by the relay."""
+
+    task_id: str
+    task_name: str
+    args: list[Any]
+    kwargs: dict[str, Any]
+    queue: str
+    eta: datetime | None
+    options: dict[str, Any]
+    created_at: datetime
 
 
 def ledger_record(
@@ -25,61 +44,66 @@ def ledger_record(
     eta: datetime | None,
     options: dict[str, Any],
     now: datetime | None = None,
-) -> list[TaskRecord]:
-    """Write a PENDING `TaskResult` and a `TaskRecord` for each (task id, args, kwargs), in the
-    caller's transaction: two multi-row INSERTs whatever the number of tasks."""
+) -> list[QueuedTask]:
+    """Write a `TaskRecord` for each (task id, args, kwargs), in the caller's transaction."""
     now = now or timezone.now()
     trigger = current_trigger()
     user_id = trigger.resolved_user_id()
     # Beat and "run now" send a schedule's task with django-celery-beat's header naming it.
-    schedule = (options.get("headers") or {}).get("periodic_task_name")
-    results = [
-        TaskResult(
-            task_id=task_id,
-            task_name=task_name,
-            task_args=json.dumps(args),
-            task_kwargs=json.dumps(kwargs),
-            status=states.PENDING,
-            periodic_task_name=schedule,
-            content_type="application/json",
-            content_encoding="utf-8",
+    schedule = (options.get("headers") or {}).get("periodic_task_name") or ""
+    values = {
+        "task_name": task_name,
+        "schedule": schedule,
+        "queue": queue,
+        "eta": eta,
+        "options": options,
+        "trigger": trigger.kind,
+        "triggered_by_id": user_id,
+        "trigger_label": trigger.label,
+        "created_at": now,
+    }
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(_insert_sql(), _insert_params(values, calls))
+    else:
+        TaskRecord.objects.bulk_create(
+            TaskRecord(
+                result_id=task_id,
+                task_args=json.dumps(args),
+                task_kwargs=json.dumps(kwargs),
+                **values,
+            )
+            for task_id, args, kwargs in calls
         )
+    return [
+        QueuedTask(task_id, task_name, args, kwargs, queue, eta, options, now)
         for task_id, args, kwargs in calls
     ]
-    records = [
-        TaskRecord(
-            result=result,
-            queue=queue,
-            eta=eta,
-            options=options,
-            trigger=trigger.kind,
-            triggered_by_id=user_id,
-            trigger_label=trigger.label,
-            created_at=now,
-        )
-        for result in results
-    ]
-    # Both or neither, also when the caller is in autocommit; no savepoint inside its transaction.
-    with transaction.atomic(savepoint=False):
-        TaskResult.objects.bulk_create(results)
-        TaskRecord.objects.bulk_create(records)
-    return records
 
 
-def ledger_mark_published(task_ids: Sequence[str]) -> None:
-    """The broker accepted these messages: one UPDATE, committed asynchronously (one round trip).
+# On Postgres straight through the cursor: the ORM's own work would cost the caller more than
+# the statement. One row per element of the arrays, the rest the same for every row.
+_INSERT = """
+INSERT INTO {records} (task_id, task_args, task_kwargs, task_name, schedule, queue, eta, options,
+    trigger, triggered_by_id, trigger_label, created_at, publish_failures, last_publish_error)
+SELECT call.id, call.args, call.kwargs, %(task_name)s, %(schedule)s, %(queue)s,
+    %(eta)s::timestamptz, %(options)s::jsonb, %(trigger)s, %(triggered_by_id)s::{user_pk},
+    %(trigger_label)s, %(created_at)s, 0, ''
+FROM unnest(%(ids)s::varchar[], %(args)s::text[], %(kwargs)s::text[]) AS call (id, args, kwargs)
+"""
 
-    Losing this write (Postgres crashing within its WAL writer delay) only leaves the records
-    unpublished, and the relay publishes them again: consumers are idempotent (at-least-once).
-    """
-    records = TaskRecord.objects.filter(result_id__in=task_ids, published_at__isnull=True)
-    committed_asynchronously(records).update(published_at=timezone.now())
+
+@functools.cache
+def _insert_sql() -> str:
+    user_pk = TaskRecord._meta.get_field("triggered_by").target_field.db_type(connection)
+    return _INSERT.format(records=TaskRecord._meta.db_table, user_pk=user_pk)
 
 
-def ledger_mark_publish_failed(task_ids: Sequence[str], error: str) -> None:
-    """The broker refused or was unreachable: the records stay for the relay, with the reason."""
-    from django.db.models import F
-
-    TaskRecord.objects.filter(result_id__in=task_ids).update(
-        publish_failures=F("publish_failures") + 1, last_publish_error=error[:2000]
-    )
+def _insert_params(values: dict[str, Any], calls: Sequence[tuple[str, list, dict]]) -> dict:
+    return {
+        **values,
+        "options": json.dumps(values["options"], cls=DjangoJSONEncoder),
+        "ids": [task_id for task_id, _, _ in calls],
+        "args": [json.dumps(args) for _, args, _ in calls],
+        "kwargs": [json.dumps(kwargs) for _, _, kwargs in calls],
+    }

@@ -1,14 +1,16 @@
 """The task ledger: what django-celery-results' `TaskResult` does not say about a task.
 
-Every task sent through the task-queue port gets its `TaskResult` row (status PENDING) and its
-`TaskRecord` in the caller's transaction, so the history shows it from the moment it is queued,
-with what triggered it. The record doubles as the transactional outbox: until `published_at` is
-set, the broker does not have the message yet and the relay publishes it. Each run of the task
-on a worker (the first, a retry, a redelivery after a worker died) is a `TaskAttempt`.
+Every task sent through the task-queue port gets its `TaskRecord` in the caller's transaction:
+its name and arguments, where it goes, when it may run, what triggered it. The record doubles as
+the transactional outbox: until `published_at` is set, the broker does not have the message yet
+and the relay publishes it. Its `TaskResult` row (status PENDING) is written with the publish
+mark, off the caller's path (tasks_app.ledger.published), or by the worker that starts it,
+whichever comes first. Each run of the task on a worker (the first, a retry, a redelivery after
+a worker died) is a `TaskAttempt`.
 
 Both tables join `TaskResult` on `task_id` without a database constraint: the result row may be
-written first by a worker (a task sent outside the port), and retention deletes all three by
-task id in batches (tasks_app.services.history_retention).
+written after the record, or by a worker alone (a task sent outside the port), and retention
+deletes all three by task id in batches (tasks_app.services.history_retention).
 """
 
 from __future__ import annotations
@@ -40,6 +42,17 @@ class TaskRecord(models.Model):
         db_constraint=False,
         on_delete=models.DO_NOTHING,
         related_name="record",
+    )
+    # The call, as the port was given it (JSON text, as `TaskResult` keeps it): the relay
+    # publishes from here, and the result row is written from here.
+    task_name = models.CharField(max_length=255, db_default="")
+    task_args = models.TextField(db_default="[]")
+    task_kwargs = models.TextField(db_default="{}")
+    schedule = models.CharField(
+        max_length=255,
+        blank=True,
+        db_default="",
+        help_text="The schedule that sent it (beat's or run now's), if any.",
     )
     queue = models.CharField(
         max_length=200,

@@ -46,7 +46,7 @@ class CeleryTaskQueue(TaskQueue):
         if eta is not None:
             check_eta(eta, now=now)  # Redis would deliver it twice before it is due
         queue = options.queue or route_task(task_name, None, None, {})["queue"]
-        records = ledger_record(
+        tasks = ledger_record(
             task_name,
             [(str(uuid.uuid4()), list(args), kwargs) for args, kwargs in calls],
             queue=queue,
@@ -54,8 +54,8 @@ class CeleryTaskQueue(TaskQueue):
             options=_message_options(now, options),
             now=now,
         )
-        transaction.on_commit(lambda: outbox_publish_after_commit(self._app, records))
-        return [record.result_id for record in records]
+        transaction.on_commit(lambda: outbox_publish_after_commit(self._app, tasks))
+        return [task.task_id for task in tasks]
 
 
 def _deadline(now: datetime, when: datetime | float | None) -> datetime | None:

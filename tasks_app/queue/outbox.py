@@ -1,7 +1,8 @@
 """Publishing the ledger's records to the broker: right after commit, and later by the relay.
 
-Right after commit, the caller's process publishes its records over one producer connection and
-marks them published in one asynchronously committed UPDATE. A record left unpublished (the broker
+Right after commit, the caller's process publishes its tasks over one producer connection and
+hands their ids to the ledger's publish marks (tasks_app.ledger.published: written off the
+caller's path). A record left unpublished (the broker
 was down, or the process died between its commit and the publish) is published by the relay: at
 once if the publish after commit failed, after `RELAY_GRACE` otherwise, so the relay does not race
 a publish still under way. Either way a message may be sent twice; consumers are idempotent
@@ -22,9 +23,13 @@ from django.db.models import Q
 from django.utils import timezone
 
 from tasks_app.ledger.attempts import QUEUED_AT
-from tasks_app.ledger.enqueue import ledger_mark_publish_failed, ledger_mark_published
-from tasks_app.models.ledger import TaskRecord
-from tasks_app.selectors.ledger import record_call, records_unpublished
+from tasks_app.ledger.enqueue import QueuedTask
+from tasks_app.ledger.published import (
+    ledger_mark_publish_failed,
+    ledger_mark_published,
+    mark_published_soon,
+)
+from tasks_app.selectors.ledger import queued_task, records_unpublished
 
 logger = logging.getLogger(__name__)
 
@@ -41,20 +46,19 @@ class RelayResult:
     pending: int
 
 
-def outbox_publish(app: Celery, record: TaskRecord, *, producer=None) -> None:
-    """Send one record to the broker under the task id the caller already has, with its options
+def outbox_publish(app: Celery, task: QueuedTask, *, producer=None) -> None:
+    """Send one task to the broker under the task id the caller already has, with its options
     (priority, expiry as an ISO deadline, headers, exchange, routing key)."""
-    task_name, args, kwargs = record_call(record)
-    options = dict(record.options)
+    options = dict(task.options)
     # The wait of the first attempt is measured from here (tasks_app.ledger.attempts).
-    options["headers"] = {**options.get("headers", {}), QUEUED_AT: record.created_at.isoformat()}
+    options["headers"] = {**options.get("headers", {}), QUEUED_AT: task.created_at.isoformat()}
     app.send_task(
-        task_name,
-        args=args,
-        kwargs=kwargs,
-        task_id=record.result_id,
-        queue=record.queue or None,
-        eta=record.eta,
+        task.task_name,
+        args=task.args,
+        kwargs=task.kwargs,
+        task_id=task.task_id,
+        queue=task.queue or None,
+        eta=task.eta,
         retry=True,
         retry_policy=PUBLISH_RETRY_POLICY,
         producer=producer,
@@ -62,23 +66,19 @@ def outbox_publish(app: Celery, record: TaskRecord, *, producer=None) -> None:
     )
 
 
-def outbox_publish_after_commit(app: Celery, records: Sequence[TaskRecord]) -> int:
-    """The on-commit attempt: publish, then mark what the broker took; never raise into the
-    caller (its transaction has committed). Returns how many were published."""
+def outbox_publish_after_commit(app: Celery, tasks: Sequence[QueuedTask]) -> int:
+    """The on-commit attempt: publish, then have what the broker took marked; never raise into
+    the caller (its transaction has committed). Returns how many were published."""
     sent: list[str] = []
     try:
         with app.producer_or_acquire() as producer:
-            for record in records:
-                outbox_publish(app, record, producer=producer)
-                sent.append(record.result_id)
+            for task in tasks:
+                outbox_publish(app, task, producer=producer)
+                sent.append(task.task_id)
     except Exception as exc:  # the records stay; the relay publishes them when the broker is back
-        unsent = [r.result_id for r in records if r.result_id not in set(sent)]
-        _record_failure(unsent, exc)
+        _record_failure([t.task_id for t in tasks[len(sent) :]], exc)
     if sent:
-        try:
-            ledger_mark_published(sent)
-        except Exception:  # published all the same; the relay may send them again (idempotent)
-            logger.exception("could not mark %d published task(s)", len(sent))
+        mark_published_soon(sent)
     return len(sent)
 
 
@@ -94,20 +94,19 @@ def outbox_relay(app: Celery, *, batch_size: int = 100) -> RelayResult:
         batch = list(
             records_unpublished()
             .filter(Q(publish_failures__gt=0) | Q(created_at__lt=timezone.now() - RELAY_GRACE))
-            .select_for_update(skip_locked=True, of=("self",))
-            .select_related("result")
+            .select_for_update(skip_locked=True)
             .order_by("created_at")[:batch_size]
         )
         if batch:
             with app.producer_or_acquire() as producer:
                 for record in batch:
                     try:
-                        outbox_publish(app, record, producer=producer)
+                        outbox_publish(app, queued_task(record), producer=producer)
                     except Exception as exc:
                         failure = (record.result_id, exc)
                         break
                     done.append(record.result_id)
-        TaskRecord.objects.filter(result_id__in=done).update(published_at=timezone.now())
+        ledger_mark_published(done)
     if failure:
         _record_failure([failure[0]], failure[1])
     return RelayResult(len(done), int(failure is not None), records_unpublished().count())

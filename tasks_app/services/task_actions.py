@@ -21,6 +21,7 @@ from django.utils import timezone
 from django_celery_results.models import TaskResult
 
 from project.errors import ApplicationError
+from tasks_app.ledger.published import ledger_results_create
 from tasks_app.ledger.trigger import task_trigger
 from tasks_app.models.ledger import TaskRecord, Trigger
 from tasks_app.queue import TaskQueue, get_task_queue
@@ -84,6 +85,7 @@ def task_cancel(*, result: TaskResult, by=None) -> ActionDone:
     countdown) from running, and record who cancelled it."""
     now = timezone.now()
     with transaction.atomic():
+        ledger_results_create([result.task_id])  # a task queued a moment ago may have none yet
         # Conditional, so a worker starting it at this moment either wins or sees it cancelled.
         cancelled = TaskResult.objects.filter(
             task_id=result.task_id, status__in=CANCELLABLE
