@@ -49,11 +49,12 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _publish_marks_stopped(django_db_setup) -> Iterator[None]:
+def _publish_marks_stopped(django_db_setup, django_db_blocker) -> Iterator[None]:
     """The publish marks' thread (tasks_app.ledger.published) ends, closing its connection,
     before the test database is dropped."""
     yield
-    stop_published_marks()
+    with django_db_blocker.unblock():
+        stop_published_marks()
 
 
 @pytest.fixture(scope="session")

@@ -54,7 +54,7 @@ def test_email_arrives_multipart_with_subject_sender_and_message_id(smtp: SmtpSe
     assert received.part("html").strip() == "<p>Hello <b>Ada</b></p>"
     assert received.message_id == log.message_id
     assert log.attempts == 1 and log.sent_at is not None and log.last_error == ""
-    assert not records_unpublished().exists()
+    wait_for(lambda: not records_unpublished().exists(), timeout=5, what="the publish mark")
 
 
 def test_4xx_then_250_is_retried_and_delivered_once(smtp: SmtpServer):
