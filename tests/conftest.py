@@ -14,7 +14,6 @@ from django.conf import settings
 from rest_framework.test import APIClient
 
 from project.celery import app as celery_app
-from tasks_app.ledger.published import stop_published_marks
 from tests.support import processes
 from tests.support.beat import CeleryBeat
 from tests.support.polling import wait_for
@@ -52,6 +51,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 def _publish_marks_stopped(django_db_setup, django_db_blocker) -> Iterator[None]:
     """The publish marks' thread (tasks_app.ledger.published) ends, closing its connection,
     before the test database is dropped."""
+    from tasks_app.ledger.published import stop_published_marks
+
     yield
     with django_db_blocker.unblock():
         stop_published_marks()
