@@ -27,6 +27,7 @@ from tasks_app.models import HistoryBucket, TaskAttempt
 DAY = datetime.timedelta(hours=24)
 WEEK = datetime.timedelta(days=7)  # the longest window: HistoryBucket keeps this much
 QUARTER = datetime.timedelta(minutes=15)  # HistoryBucket's bucket; a chart's is a multiple of it
+HOUR = datetime.timedelta(hours=1)
 SQLITE_RUNTIME_SAMPLE = 100_000
 
 
@@ -57,22 +58,29 @@ def _floor(moment: datetime.datetime, step: datetime.timedelta) -> datetime.date
 Counts = dict[datetime.datetime, dict[str, int]]  # bucket start -> status -> tasks
 
 
-def finished_by_quarter(since: datetime.datetime, until: datetime.datetime | None = None) -> Counts:
-    """Finished tasks (SUCCESS, FAILURE, REVOKED) by quarter hour and status, counted in the
-    history from `since` (to `until`): one grouped query by `date_done` (the (date_done,
-    task_name, status) index of migration 0004). The database groups by minute (Trunc works on
-    every database); the minutes are summed into quarters here."""
+def finished_tasks(
+    since: datetime.datetime,
+    until: datetime.datetime | None = None,
+    *,
+    step: datetime.timedelta = QUARTER,
+) -> Counts:
+    """Finished tasks (SUCCESS, FAILURE, REVOKED) by bucket of `step` (a quarter hour or whole
+    hours) and status, counted in the history from `since` (to `until`): one grouped query by
+    `date_done` (the (date_done, task_name, status) index of migration 0004). The database groups
+    by minute (steps under an hour) or by hour (Trunc works on every database); those are summed
+    into the step here."""
     rows = TaskResult.objects.filter(date_done__gte=since, status__in=states.READY_STATES)
     if until is not None:
         rows = rows.filter(date_done__lt=until)
+    kind = "minute" if step < HOUR else "hour"
     counts: Counts = {}
     for moment, status, n in (
-        rows.annotate(moment=Trunc("date_done", "minute", tzinfo=datetime.UTC))
+        rows.annotate(moment=Trunc("date_done", kind, tzinfo=datetime.UTC))
         .values_list("moment", "status")
         .annotate(n=Count("*"))
         .order_by()
     ):
-        by_status = counts.setdefault(_floor(moment, QUARTER), {})
+        by_status = counts.setdefault(_floor(moment, step), {})
         by_status[status] = by_status.get(status, 0) + n
     return counts
 
@@ -108,17 +116,19 @@ def task_throughput(
     step: datetime.timedelta,
     now: datetime.datetime | None = None,
 ) -> list[Bucket]:
-    """Finished tasks per bucket of `step` (a whole number of quarter hours) over the last
+    """Finished tasks per bucket of `step` (a quarter hour or whole hours) over the last
     `window`. Two queries: the quarters already counted (`HistoryBucket`, kept up to date by the
-    schedule count-history-buckets), then the history since the last of them, at most about half
-    an hour of it when beat is running (and the whole window when nothing is counted yet)."""
+    schedule count-history-buckets), then the history since the last of them: at most 45 minutes of
+    it while beat runs the schedule, the whole window when nothing is counted."""
     now = (now or timezone.now()).astimezone(datetime.UTC)
     current = _floor(now, step)
     first = current - (math.ceil(window / step) - 1) * step
     quarters, counted_until = _counted_quarters(first, settled_until(now))
-    quarters.update(finished_by_quarter(counted_until))
     counts: Counts = {}
-    for start, by_status in quarters.items():
+    for start, by_status in [
+        *quarters.items(),
+        *finished_tasks(counted_until, step=step).items(),
+    ]:
         into = counts.setdefault(_floor(start, step), {})
         for status, n in by_status.items():
             into[status] = into.get(status, 0) + n

@@ -14,7 +14,7 @@ from celery import states
 from django.utils import timezone
 
 from tasks_app.models import HistoryBucket
-from tasks_app.selectors.charts import QUARTER, WEEK, finished_by_quarter, settled_until
+from tasks_app.selectors.charts import QUARTER, WEEK, finished_tasks, settled_until
 
 
 def history_buckets_count(*, now: datetime.datetime | None = None) -> int:
@@ -32,7 +32,7 @@ def history_buckets_count(*, now: datetime.datetime | None = None) -> int:
         .first()
     )
     start, until = (last + QUARTER if last else oldest), settled_until(now)
-    counts = finished_by_quarter(start, until) if start < until else {}
+    counts = finished_tasks(start, until) if start < until else {}
     buckets = []
     while start < until:
         by_status = counts.get(start, {})
