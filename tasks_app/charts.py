@@ -1,6 +1,7 @@
 """The overview's charts: the history's selectors (tasks_app.selectors.charts) drawn as inline SVG
-(project.svg). At most five grouped queries for the five charts, whatever the size of the
-history; two on most views (tasks_app.selectors.charts caches what no longer changes)."""
+(project.svg). At most five small queries for the five charts, whatever the size of the history:
+two per throughput window (the counted quarter hours, then the history since), and the run
+times, kept for the rest of the minute."""
 
 from __future__ import annotations
 

@@ -4,6 +4,7 @@ and the overview page."""
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 from celery import current_app
 from django.contrib import admin, messages
@@ -278,20 +279,25 @@ class TaskOverviewAdmin(ReadOnlyAdmin):
         if not self.has_view_permission(request):
             raise PermissionDenied
         now = timezone.now()
-        queues = monitored_queues()
-        schedules = schedules_with_runs(now=now)
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Task overview",
-            "opts": self.model._meta,
-            "now": now,
-            "stats": task_stats(now=now),
-            "charts": overview_charts(now=now),
-            "queues": queue_lengths(queues).items(),
-            # A ping waits out its whole timeout (it cannot know how many workers will answer):
-            # its answer is kept for a few seconds, so that a page reloaded does not wait again.
-            "workers": cache.get_or_set(WORKERS_CACHE_KEY, workers_online, WORKERS_CACHE_SECONDS),
-            "schedules": schedules,
-            "missed_runs": [row for row in schedules if row.missed_due_at],
-        }
+        # A ping waits out its whole timeout (it cannot know how many workers will answer): it
+        # runs while the queries do, and its answer is kept for a few seconds, so that a page
+        # reloaded does not wait again.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            workers = pool.submit(
+                cache.get_or_set, WORKERS_CACHE_KEY, workers_online, WORKERS_CACHE_SECONDS
+            )
+            queues = monitored_queues()
+            schedules = schedules_with_runs(now=now)
+            context = {
+                **self.admin_site.each_context(request),
+                "title": "Task overview",
+                "opts": self.model._meta,
+                "now": now,
+                "stats": task_stats(now=now),
+                "charts": overview_charts(now=now),
+                "queues": queue_lengths(queues).items(),
+                "schedules": schedules,
+                "missed_runs": [row for row in schedules if row.missed_due_at],
+            }
+            context["workers"] = workers.result()
         return TemplateResponse(request, "admin/tasks_app/overview.html", context)

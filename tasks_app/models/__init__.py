@@ -3,12 +3,13 @@
 from tasks_app.models.beat import BeatHeartbeat
 from tasks_app.models.emails import EmailLog
 from tasks_app.models.ledger import TaskAttempt, TaskRecord, Trigger
-from tasks_app.models.overview import TaskOverview
+from tasks_app.models.overview import HistoryBucket, TaskOverview
 from tasks_app.models.reports import UserReport
 
 __all__ = [
     "BeatHeartbeat",
     "EmailLog",
+    "HistoryBucket",
     "TaskAttempt",
     "TaskOverview",
     "TaskRecord",

@@ -1,9 +1,11 @@
 """Reads for the overview's charts: finished tasks and failures over time, and run times per task.
 
-Each chart is one or two grouped queries; the database does the bucketing (Django's `Trunc`:
-date_trunc on Postgres, strftime on SQLite), so a page reads at most a few thousand grouped rows
-whatever the size of the history. Buckets are aligned on UTC multiples of their length, and
-empty ones are filled in here so that a chart's time axis has no holes.
+Each chart is one or two grouped queries, so a page reads at most a few thousand grouped rows
+whatever the size of the history: the quarter hours that have ended come counted from
+`HistoryBucket` (tasks_app.services.history_buckets counts them as they settle), the rest from the
+history, grouped by the database (Django's `Trunc`: date_trunc on Postgres, strftime on SQLite).
+Buckets are aligned on UTC multiples of their length, and empty ones are filled in here so that
+a chart's time axis has no holes.
 """
 
 from __future__ import annotations
@@ -20,10 +22,12 @@ from django.db.models.functions import Trunc
 from django.utils import timezone
 from django_celery_results.models import TaskResult
 
-from tasks_app.models import TaskAttempt
+from tasks_app.models import HistoryBucket, TaskAttempt
 
 DAY = datetime.timedelta(hours=24)
-WEEK = datetime.timedelta(days=7)
+WEEK = datetime.timedelta(days=7)  # the longest window: HistoryBucket keeps this much
+QUARTER = datetime.timedelta(minutes=15)  # HistoryBucket's bucket; a chart's is a multiple of it
+HOUR = datetime.timedelta(hours=1)
 SQLITE_RUNTIME_SAMPLE = 100_000
 
 
@@ -54,18 +58,21 @@ def _floor(moment: datetime.datetime, step: datetime.timedelta) -> datetime.date
 Counts = dict[datetime.datetime, dict[str, int]]  # bucket start -> status -> tasks
 
 
-def _count(
-    kind: str,
-    step: datetime.timedelta,
+def finished_tasks(
     since: datetime.datetime,
     until: datetime.datetime | None = None,
+    *,
+    step: datetime.timedelta = QUARTER,
 ) -> Counts:
-    """Finished tasks by bucket and status, from `since` (to `until`): one grouped query, by
-    `date_done` (the (date_done, task_name, status) index of migration 0004). The database
-    groups by minute (steps under an hour) or by hour; those are summed into the step here."""
+    """Finished tasks (SUCCESS, FAILURE, REVOKED) by bucket of `step` (a quarter hour or whole
+    hours) and status, counted in the history from `since` (to `until`): one grouped query by
+    `date_done` (the (date_done, task_name, status) index of migration 0004). The database groups
+    by minute (steps under an hour) or by hour (Trunc works on every database); those are summed
+    into the step here."""
     rows = TaskResult.objects.filter(date_done__gte=since, status__in=states.READY_STATES)
     if until is not None:
         rows = rows.filter(date_done__lt=until)
+    kind = "minute" if step < HOUR else "hour"
     counts: Counts = {}
     for moment, status, n in (
         rows.annotate(moment=Trunc("date_done", kind, tzinfo=datetime.UTC))
@@ -78,32 +85,29 @@ def _count(
     return counts
 
 
-def _settled_counts(
-    kind: str,
-    step: datetime.timedelta,
-    window: datetime.timedelta,
-    first: datetime.datetime,
-    settled: datetime.datetime,
-) -> Counts:
-    """The counts of the buckets from `first` to `settled`, kept in Django's cache and extended
-    by the buckets settled since the last call: at 1,000,000 rows a week, grouping the whole
-    week takes about half a second on Postgres, the new buckets a few milliseconds.
+def settled_until(now: datetime.datetime) -> datetime.datetime:
+    """The end of the quarters that are settled at `now`: a quarter is settled one quarter after it
+    ends (a worker's clock may run a little behind, so its rows land late)."""
+    return _floor(now, QUARTER) - QUARTER
 
-    A bucket is settled one bucket after it ends (a worker's clock may run a little behind, so
-    its rows land late). The whole window is counted again once the cached counts began a window
-    ago, so history deleted by hand (retention never deletes inside the window) leaves the
-    chart within that time."""
-    key = f"tasks_app.charts.throughput:{window.total_seconds():.0f}:{step.total_seconds():.0f}"
-    cached = cache.get(key)
-    if cached and cached[0] <= first < cached[0] + window and first <= cached[1] <= settled:
-        since, upto, counts = cached
-        if upto < settled:
-            counts.update(_count(kind, step, upto, settled))
-    else:
-        since, counts = first, _count(kind, step, first, settled)
-    counts = {start: by_status for start, by_status in counts.items() if start >= first}
-    cache.set(key, (since, settled, counts), timeout=window.total_seconds())
-    return counts
+
+def _counted_quarters(
+    first: datetime.datetime, until: datetime.datetime
+) -> tuple[Counts, datetime.datetime]:
+    """The quarters counted in `HistoryBucket` from `first`, as long as they follow one another
+    without a gap and end by `until`; and where they stop (`first` when none is counted)."""
+    counts: Counts = {}
+    end = first
+    for start, succeeded, failed, revoked in (
+        HistoryBucket.objects.filter(start__gte=first, start__lt=until)
+        .order_by("start")
+        .values_list("start", "succeeded", "failed", "revoked")
+    ):
+        if start != end:
+            break
+        counts[start] = {states.SUCCESS: succeeded, states.FAILURE: failed, states.REVOKED: revoked}
+        end += QUARTER
+    return counts, end
 
 
 def task_throughput(
@@ -112,15 +116,22 @@ def task_throughput(
     step: datetime.timedelta,
     now: datetime.datetime | None = None,
 ) -> list[Bucket]:
-    """Finished tasks per bucket of `step` over the last `window`: the settled buckets from the
-    cache (and the ones settled since), the last two from the database. At most two queries."""
+    """Finished tasks per bucket of `step` (a quarter hour or whole hours) over the last
+    `window`. Two queries: the quarters already counted (`HistoryBucket`, kept up to date by the
+    schedule count-history-buckets), then the history since the last of them: at most 45 minutes of
+    it while beat runs the schedule, the whole window when nothing is counted."""
     now = (now or timezone.now()).astimezone(datetime.UTC)
     current = _floor(now, step)
     first = current - (math.ceil(window / step) - 1) * step
-    kind = "minute" if step < datetime.timedelta(hours=1) else "hour"
-    settled = max(current - step, first)
-    counts = _settled_counts(kind, step, window, first, settled)
-    counts.update(_count(kind, step, settled))
+    quarters, counted_until = _counted_quarters(first, settled_until(now))
+    counts: Counts = {}
+    for start, by_status in [
+        *quarters.items(),
+        *finished_tasks(counted_until, step=step).items(),
+    ]:
+        into = counts.setdefault(_floor(start, step), {})
+        for status, n in by_status.items():
+            into[status] = into.get(status, 0) + n
     buckets = []
     start = first
     while start <= now:
@@ -169,33 +180,29 @@ def task_run_times(
 
 
 def _run_times(since: datetime.datetime) -> list[RunTimes]:
-    """One query joining the attempts to their history rows (the name lives there), both read by
-    time: a history row's `date_done` is its last state change, which comes after the start of
-    any of its attempts, so only the rows changed in the window are joined. Postgres
-    computes the percentiles (percentile_cont); SQLite has no such aggregate, so there the query
-    returns the run times of the most recent SQLITE_RUNTIME_SAMPLE attempts of the window and
-    the same interpolation is done here (exact below that many attempts, a sample above)."""
+    """One query on the attempts alone, read by their start (the `started_at` index); each attempt
+    carries its task's name. Postgres computes the percentiles (percentile_cont); SQLite has no
+    such aggregate, so there the query returns the run times of the most recent
+    SQLITE_RUNTIME_SAMPLE attempts of the window and the same interpolation is done here (exact
+    below that many attempts, a sample above)."""
     start = connection.ops.adapt_datetimefield_value(since)
     source = (
-        f"FROM {TaskAttempt._meta.db_table} a"
-        f" JOIN {TaskResult._meta.db_table} r ON r.task_id = a.task_id"
-        " WHERE a.started_at >= %s AND a.runtime_seconds IS NOT NULL AND r.date_done >= %s"
+        f"FROM {TaskAttempt._meta.db_table} WHERE started_at >= %s AND runtime_seconds IS NOT NULL"
     )
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(
-                "SELECT r.task_name, count(*),"
-                " percentile_cont(0.5) WITHIN GROUP (ORDER BY a.runtime_seconds),"
-                " percentile_cont(0.95) WITHIN GROUP (ORDER BY a.runtime_seconds)"
-                f" {source} GROUP BY r.task_name",
-                [start, start],
+                "SELECT task_name, count(*),"
+                " percentile_cont(0.5) WITHIN GROUP (ORDER BY runtime_seconds),"
+                " percentile_cont(0.95) WITHIN GROUP (ORDER BY runtime_seconds)"
+                f" {source} GROUP BY task_name",
+                [start],
             )
             rows = [RunTimes(name or "(unknown)", n, p50, p95) for name, n, p50, p95 in cursor]
         else:
             cursor.execute(
-                f"SELECT r.task_name, a.runtime_seconds {source}"
-                " ORDER BY a.started_at DESC LIMIT %s",
-                [start, start, SQLITE_RUNTIME_SAMPLE],
+                f"SELECT task_name, runtime_seconds {source} ORDER BY started_at DESC LIMIT %s",
+                [start, SQLITE_RUNTIME_SAMPLE],
             )
             by_name: dict[str, list[float]] = {}
             for name, seconds in cursor:

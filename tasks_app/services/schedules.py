@@ -82,6 +82,14 @@ DEFAULT_SCHEDULES: tuple[DefaultSchedule, ...] = (
         interval={"every": 1, "period": IntervalSchedule.HOURS},
         expire_seconds=3600,
     ),
+    DefaultSchedule(
+        name="count-history-buckets",
+        task="tasks_app.count_history_buckets",
+        description="Count the finished tasks of each settled quarter hour for the overview's"
+        " charts (without it they count them in the history on every view, and slowly).",
+        interval={"every": 15, "period": IntervalSchedule.MINUTES},
+        expire_seconds=900,
+    ),
 )
 
 

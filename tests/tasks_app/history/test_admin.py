@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import datetime
 import json
+import threading
 
 import pytest
+from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
 from django_celery_results.models import TaskResult
 
 from project.celery import app as celery_app
+from tasks_app.admin import history as history_admin
 from tasks_app.models import TaskAttempt, TaskRecord
-from tasks_app.selectors.task_results import task_results_stalled_q
+from tasks_app.selectors.task_results import task_results_stalled_q, task_stats
 from tests.support.polling import wait_for
 
 HISTORY = reverse("admin:django_celery_results_taskresult_changelist")
@@ -201,6 +204,30 @@ def test_overview_with_100000_results_is_a_few_grouped_queries(
     )
     page = response.content.decode()
     assert "cleanup-expired-sessions" in page and "Workers online" in page
+
+
+@pytest.mark.django_db
+def test_overview_asks_the_workers_while_it_queries_the_history(client, super_admin, monkeypatch):
+    # Each waits for the other: one after the other, the first would wait in vain and fail.
+    together = threading.Barrier(2, timeout=5)
+
+    def ping() -> list[str]:
+        together.wait()
+        return ["w1@host"]
+
+    def stats(**kwargs):
+        together.wait()
+        return task_stats(**kwargs)
+
+    monkeypatch.setattr(history_admin, "workers_online", ping)
+    monkeypatch.setattr(history_admin, "task_stats", stats)
+    cache.delete(history_admin.WORKERS_CACHE_KEY)
+    client.force_login(super_admin)
+
+    response = client.get(OVERVIEW)
+
+    assert response.context["workers"] == ["w1@host"]
+    assert "w1@host" in response.content.decode()
 
 
 @pytest.mark.django_db

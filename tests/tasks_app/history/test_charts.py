@@ -15,6 +15,7 @@ from django_celery_results.models import TaskResult
 from project.svg import nice_ceiling
 from tasks_app.models import TaskAttempt
 from tasks_app.selectors.charts import DAY, WEEK, task_run_times, task_throughput
+from tasks_app.services.history_buckets import history_buckets_count
 
 OVERVIEW = reverse("admin:tasks_app_taskoverview_changelist")
 NOW = datetime.datetime(2026, 12, 3, 12, 7, tzinfo=datetime.UTC)
@@ -23,7 +24,7 @@ QUARTER = datetime.timedelta(minutes=15)
 
 @pytest.fixture(autouse=True)
 def _no_cached_counts():
-    """The settled buckets are cached (tasks_app.selectors.charts); each test starts without."""
+    """The run times are cached (tasks_app.selectors.charts); each test starts without."""
     cache.clear()
     yield
     cache.clear()
@@ -41,9 +42,12 @@ def _at(hour: int, minute: int, days_ago: int = 0) -> datetime.datetime:
     return NOW.replace(hour=hour, minute=minute) - datetime.timedelta(days=days_ago)
 
 
-def _attempt(task_id: str, runtime: float | None, started_at: datetime.datetime, number: int = 1):
+def _attempt(
+    task: TaskResult, runtime: float | None, started_at: datetime.datetime, number: int = 1
+):
     return TaskAttempt.objects.create(
-        task_id=task_id,
+        task_id=task.task_id,
+        task_name=task.task_name,
         number=number,
         started_at=started_at,
         runtime_seconds=runtime,
@@ -91,28 +95,25 @@ def test_last_7_days_in_hourly_buckets(history):
     assert buckets[-2].failure_rate == pytest.approx(1 / 4)
 
 
-def test_settled_buckets_are_cached_and_extended_with_the_new_ones(history):
+def test_counted_quarters_are_read_and_only_the_rest_is_counted_in_the_history(history):
     hourly = datetime.timedelta(hours=1)
-    task_throughput(window=WEEK, step=hourly, now=NOW)
-    _finished("FAILURE", _at(12, 20))
-    later = NOW + 3 * hourly
+    live = task_throughput(window=WEEK, step=hourly, now=NOW)
+    history_buckets_count(now=NOW)  # the quarters up to 11:45 (the one before 12:00's)
+    _finished("FAILURE", _at(12, 6))  # since the last counted quarter: read from the history
+    TaskResult.objects.filter(date_done__lt=_at(11, 45)).delete()  # counted: gone from history
 
-    # The cached buckets, then the ones settled since (12:00 and 13:00), then the last two.
     with CaptureQueriesContext(connection) as queries:
-        cached = task_throughput(window=WEEK, step=hourly, now=later)
-    with CaptureQueriesContext(connection) as again:  # nothing settled since: the last two
-        task_throughput(window=WEEK, step=hourly, now=later)
-    cache.clear()
-    fresh = task_throughput(window=WEEK, step=hourly, now=later)
+        counted = task_throughput(window=WEEK, step=hourly, now=NOW)
 
-    assert (len(queries), len(again)) == (2, 1)
-    assert cached == fresh
-    assert {b.start: b.finished for b in cached if b.finished} == {
+    assert len(queries) == 2
+    assert "tasks_app_historybucket" in queries[0]["sql"]
+    assert {b.start: b.finished for b in counted if b.finished} == {
         _at(12, 0): 3,
         _at(11, 0): 5,
         _at(11, 0, days_ago=1): 1,
     }
-    assert cached[-4].failure_rate == pytest.approx(1 / 3)
+    assert counted[:-1] == live[:-1]
+    assert counted[-1].failure_rate == pytest.approx(1 / 3)
 
 
 @pytest.mark.django_db
@@ -120,13 +121,13 @@ def test_run_time_percentiles_by_task_over_the_last_24_hours():
     recent = NOW - datetime.timedelta(hours=1)
     for i, runtime in enumerate([7, 1, 9, 3, 10, 2, 5, 4, 8, 6]):  # 1 to 10 seconds
         task = _finished("SUCCESS", recent, name="tasks_app.send_email")
-        _attempt(task.task_id, float(runtime), recent)
+        _attempt(task, float(runtime), recent)
         if i == 0:  # a retry of the same task is another run
-            _attempt(task.task_id, None, recent, number=2)  # still running: no run time yet
+            _attempt(task, None, recent, number=2)  # still running: no run time yet
     report = _finished("SUCCESS", recent, name="tasks_app.generate_user_report")
-    _attempt(report.task_id, 2.0, recent)
+    _attempt(report, 2.0, recent)
     old = _finished("SUCCESS", NOW - DAY, name="tasks_app.generate_user_report")
-    _attempt(old.task_id, 500.0, NOW - DAY - datetime.timedelta(seconds=1))
+    _attempt(old, 500.0, NOW - DAY - datetime.timedelta(seconds=1))
 
     rows = {row.task_name: row for row in task_run_times(now=NOW)}
     with CaptureQueriesContext(connection) as again:  # the same minute: from the cache
@@ -157,7 +158,7 @@ def test_axis_tops_are_readable_numbers():
 @pytest.mark.django_db
 def test_overview_draws_the_charts_as_escaped_inline_svg(client, super_admin):
     task = _finished("FAILURE", datetime.datetime.now(datetime.UTC), name="<b>odd</b>.task")
-    _attempt(task.task_id, 1.5, datetime.datetime.now(datetime.UTC))
+    _attempt(task, 1.5, datetime.datetime.now(datetime.UTC))
     client.force_login(super_admin)
 
     response = client.get(OVERVIEW)
@@ -193,7 +194,13 @@ def test_overview_queries_do_not_grow_with_the_history(
         for i in range(rows)
     )
     TaskAttempt.objects.bulk_create(
-        TaskAttempt(task_id=f"bulk-{i}", number=1, started_at=now, runtime_seconds=i % 13)
+        TaskAttempt(
+            task_id=f"bulk-{i}",
+            task_name=f"tasks_app.t{i % 7}",
+            number=1,
+            started_at=now,
+            runtime_seconds=i % 13,
+        )
         for i in range(rows)
     )
     client.force_login(super_admin)

@@ -1,9 +1,10 @@
 """Queue lengths from the broker itself (kombu's passive declare), on whichever broker the tests
 run: what waits in each queue shows in the admin overview, and a broker that does not answer
-shows "unknown" instead of an error."""
+shows "unknown" instead of an error. Workers online: a ping that answers in its timeout."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 
@@ -12,7 +13,12 @@ from django.urls import reverse
 
 from project.celery import app as celery_app
 from tasks_app.queue.celery import CeleryTaskQueue
-from tasks_app.selectors.broker import monitored_queues, queue_lengths
+from tasks_app.selectors.broker import (
+    PROBE_TIMEOUT,
+    monitored_queues,
+    queue_lengths,
+    workers_online,
+)
 from tests.support.broker import publisher_app
 from tests.support.ports import free_port
 from tests.support.worker import private_queue
@@ -60,3 +66,21 @@ def test_a_broker_that_does_not_answer_gives_unknown_lengths():
     down = publisher_app(f"redis://127.0.0.1:{free_port()}/0")  # nothing listens there
 
     assert queue_lengths(["default"], app=down) == {"default": None}
+
+
+def test_workers_online_name_the_running_worker_after_the_probe_timeout(celery_worker):
+    started = time.monotonic()
+    online = workers_online()
+    elapsed = time.monotonic() - started
+
+    assert celery_worker.hostname in online
+    # Celery's own ping can take about twice its timeout; the answer comes after one.
+    assert PROBE_TIMEOUT <= elapsed < PROBE_TIMEOUT + 0.25
+
+
+def test_a_broker_that_does_not_answer_gives_no_worker_list_at_once():
+    down = publisher_app(f"redis://127.0.0.1:{free_port()}/0")
+
+    started = time.monotonic()
+    assert workers_online(app=down) is None
+    assert time.monotonic() - started < PROBE_TIMEOUT
