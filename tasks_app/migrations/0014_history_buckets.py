@@ -7,7 +7,7 @@ class Migration(migrations.Migration):
     """The finished tasks counted by quarter hour for the overview's charts."""
 
     dependencies = [
-        ('tasks_app', '0012_taskresult_schedule_runs_idx'),
+        ('tasks_app', '0013_ledger_record_call'),
     ]
 
     operations = [
