@@ -78,10 +78,11 @@ def demo_users_create(
     """Insert `count` demo users and their sessions in batches of BATCH rows; `on_batch` is
     told how many users each batch added. Returns the sessions created."""
     sessions = 0
-    for start in range(0, count, BATCH):
+    first = User.objects.count() + 1  # numbers no earlier demo used: names stay unique
+    for start in range(first, first + count, BATCH):
         users = [
             demo_user(rng=rng, number=number, now=now)
-            for number in range(start + 1, min(start + BATCH, count) + 1)
+            for number in range(start, min(start + BATCH, first + count))
         ]
         with transaction.atomic():
             User.objects.bulk_create(users)

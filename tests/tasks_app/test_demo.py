@@ -107,12 +107,23 @@ def test_every_admin_page_shows_the_demo(seeded, super_admin, client):
     assert "tasks_app.cleanup_sessions" in overview
 
 
-def test_refuses_a_database_with_data_unless_forced(plain_user):
+def test_refuses_a_database_with_users_unless_forced(plain_user):
     with pytest.raises(CommandError, match="--force"):
         seed("--users", "10")
     assert User.objects.count() == 1
     seed("--users", "10", "--tasks", "0", "--force")
     assert User.objects.count() == 11
+    seed("--users", "10", "--tasks", "400", "--force")  # a second demo: new names, new emails
+    assert User.objects.count() == 21
+
+
+def test_runs_after_make_run_started(super_admin):
+    """The first super admin, its welcome email and beat's first runs are there already."""
+    from tasks_app.services.emails.queueing import email_queue
+
+    email_queue(to=super_admin.email, subject="Welcome", body_html="", idempotency_key="x")
+    TaskResult.objects.create(task_id="relay-1", task_name="tasks_app.relay_outbox")
+    assert seed("--users", "10", "--tasks", "0").startswith("10 users")
 
 
 def test_same_seed_same_users(db):

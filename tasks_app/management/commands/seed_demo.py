@@ -29,7 +29,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--force",
             action="store_true",
-            help="add the demo to a database that already has users, history, emails or reports",
+            help="add the demo to a database that already has users (besides staff) or reports",
         )
 
     def handle(self, *args, **options) -> None:
