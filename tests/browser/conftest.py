@@ -31,10 +31,19 @@ VIEWPORT = {"width": 1280, "height": 860}
 OUTCOME = pytest.StashKey[dict[str, pytest.TestReport]]()
 
 
+ON_SQLITE = pytest.mark.skip(
+    reason="browser tests run on Postgres (set DATABASE_URL, as `make test-postgres` and CI do): "
+    "the live server, workers and beat write at once, which SQLite serialises"
+)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Marked `browser`; skipped at collection on SQLite, before any worker is started."""
     for item in items:
         if "tests/browser/" in item.nodeid:
             item.add_marker(pytest.mark.browser)
+            if connection.vendor != "postgresql":
+                item.add_marker(ON_SQLITE)
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
@@ -43,15 +52,6 @@ def pytest_runtest_makereport(item: pytest.Item, call) -> Iterator[pytest.TestRe
     report = yield
     item.stash.setdefault(OUTCOME, {})[report.when] = report
     return report
-
-
-@pytest.fixture(autouse=True)
-def _postgres_only() -> None:
-    if connection.vendor != "postgresql":
-        pytest.skip(
-            "browser tests run on Postgres (set DATABASE_URL, as `make test-postgres` and CI do): "
-            "the live server, workers and beat write at once, which SQLite serialises"
-        )
 
 
 @pytest.fixture(scope="package")
