@@ -27,7 +27,7 @@ from tests.support.worker import QUEUE_VARIABLES, CeleryWorker, private_queue
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = Path(settings.MEDIA_ROOT).parent / "screenshots"
 DOCS_IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
-VIEWPORT = {"width": 1280, "height": 860}
+VIEWPORT = {"width": 1536, "height": 900}
 OUTCOME = pytest.StashKey[dict[str, pytest.TestReport]]()
 
 

@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 from tasks_app.models import EmailLog, UserReport
 from tasks_app.services.emails.queueing import email_queue
 from tasks_app.services.reports.requests import report_request
-from tests.browser.conftest import choose_action, login, shoot
+from tests.browser.conftest import choose_action, login, run_action, shoot
 from tests.support.polling import wait_for
 from tests.support.worker import private_queue
 
@@ -36,13 +36,18 @@ def test_failed_email_is_found_retried_and_arrives(page, super_admin, smtp, emai
     rows = page.locator("#result_list tbody tr")
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text("permanent failure")  # the 554, shortened
-    choose_action(page, RETRY)
-    shoot(page, "history-retry")
-    page.click("button[name=index]")
+    run_action(page, RETRY)
     expect(page.locator(".messagelist .success")).to_have_text("1 task retried.")
 
     received = wait_for(lambda: smtp.handler.to(address), what="the retried email at the server")
     assert received[0].message_id == EmailLog.objects.get(pk=email.pk).message_id
+    page.click("#changelist-filter a[href*='status=SUCCESS']")
+    retried = page.locator("#result_list tbody tr", has_text="tasks_app.send_email")
+    expect(retried).to_have_count(1)
+    expect(retried).to_contain_text(f"retry {super_admin.username}")
+    page.click("#changelist-filter a[href='?task_name=tasks_app.send_email']")  # any status
+    expect(page.locator("#result_list tbody tr")).to_have_count(2)
+    shoot(page, "history-retry")
     page.goto(f"/admin/tasks_app/emaillog/{email.pk}/change/")
     expect(page.locator(".field-status .readonly")).to_have_text("Sent")
     expect(page.locator(".field-retried_by .readonly")).to_have_text(super_admin.username)
