@@ -39,8 +39,9 @@ ON_SQLITE = pytest.mark.skip(
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Marked `browser`; skipped at collection on SQLite, before any worker is started."""
+    here = Path(__file__).parent
     for item in items:
-        if "tests/browser/" in item.nodeid:
+        if here in item.path.parents:
             item.add_marker(pytest.mark.browser)
             if connection.vendor != "postgresql":
                 item.add_marker(ON_SQLITE)
