@@ -4,7 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: run run-flower test test-postgres lint format lock audit migrate superuser clean
+.PHONY: run run-flower test test-postgres lint format lock audit migrate superuser chromium \
+	docs-images clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -40,13 +41,27 @@ run-flower: migrate superuser
 	$(BIN)/honcho start web worker beat flower
 
 ## The whole test suite, on whatever DATABASE_URL / CELERY_BROKER_URL say (SQLite + filesystem by default).
-test: $(VENV)/.installed
+test: $(VENV)/.installed chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## The suite against the local Postgres and Redis.
-test-postgres: $(VENV)/.installed
+test-postgres: $(VENV)/.installed chromium
 	DATABASE_URL=postgres://root@127.0.0.1:5432/test CELERY_BROKER_URL=redis://127.0.0.1:6379/1 \
 		TEST_REDIS_URL=redis://127.0.0.1:6379/11 $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## Debian's Chromium for the browser tests (tests/browser; Playwright's own browser download is
+## not used), installed when missing and apt-get can (as root); without it they skip, saying so.
+CHROMIUM ?= /usr/bin/chromium
+chromium:
+	@[ -x $(CHROMIUM) ] || [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null || { \
+		echo "installing Chromium (Debian's chromium package) for the browser tests"; \
+		apt-get install -y -qq chromium >/dev/null 2>&1 || \
+		{ apt-get update -qq && apt-get install -y -qq chromium >/dev/null 2>&1; } || \
+		echo "Chromium could not be installed: the browser tests will say so"; }
+
+## Retake the guide's pictures (docs/images/) with the browser tests, on the local Postgres and Redis.
+docs-images:
+	UPDATE_DOCS_IMAGES=1 $(MAKE) test-postgres PYTEST_ARGS="tests/browser"
 
 ## Known vulnerabilities in the pinned requirements (pip-audit). A package pip-audit could not
 ## look up is a failure: where its vulnerability service (PyPI's JSON API) cannot be reached, the

@@ -64,6 +64,8 @@ class UserReportAdmin(admin.ModelAdmin):
         "duration_display",
     ]
     readonly_fields = fields
+    change_form_template = "admin/tasks_app/userreport/change_form.html"
+    refresh_seconds = 2  # how often a report in progress reloads its page
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -138,6 +140,10 @@ class UserReportAdmin(admin.ModelAdmin):
             urlencode({"task_id": report.task_id}),
             report.task_id,
         )
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {**(extra_context or {}), "refresh_seconds": self.refresh_seconds}
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def get_urls(self) -> list:
         download = path(

@@ -61,6 +61,14 @@ class ScheduleAdmin(BasePeriodicTaskAdmin):
         "run_history",
     )
     list_filter = ["enabled", "one_off", "task", "queue", "last_run_at"]
+    change_form_template = "admin/django_celery_beat/periodictask/change_form.html"
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        """The page links to the schedule's runs in the task history."""
+        schedule = self.get_object(request, object_id)
+        if schedule is not None:
+            extra_context = {**(extra_context or {}), "run_history_url": history_url(schedule.name)}
+        return super().change_view(request, object_id, form_url, extra_context)
 
     @admin.display(description="next run")
     def next_run(self, obj: PeriodicTask):

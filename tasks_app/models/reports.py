@@ -98,6 +98,10 @@ class UserReport(models.Model):
             return 0
         return min(99, self.rows_written * 100 // self.total_rows)
 
+    def is_in_progress(self) -> bool:
+        """Not finished yet: a worker may still write it (or has yet to start)."""
+        return self.status in (self.Status.PENDING, self.Status.RUNNING)
+
     def is_completed(self) -> bool:
         return self.status == self.Status.COMPLETED and bool(self.file)
 

@@ -26,3 +26,30 @@ def test_a_path_named_in_the_docs_exists(doc: str, path: str, test_name: str | N
     assert file.is_file(), f"{doc} names {path}, which does not exist"
     if test_name:
         assert re.search(rf"def {test_name}\b", file.read_text()), f"{doc}: {path}::{test_name}"
+
+
+IMAGE = re.compile(r"!\[[^\]]*\]\(([^)\s]+\.(?:png|jpg|svg))\)")
+# The pictures the browser tests take for the guide (tests/browser/conftest.py's `shoot`).
+GUIDE_PICTURES = {
+    "report-action",
+    "report-in-progress",
+    "report-completed",
+    "history-retry",
+    "overview",
+    "schedule-edit",
+}
+
+
+def shown_pictures() -> list[tuple[str, str]]:
+    return [(doc.name, match[1]) for doc in DOCS for match in IMAGE.finditer(doc.read_text())]
+
+
+@pytest.mark.parametrize(("doc", "picture"), shown_pictures())
+def test_a_picture_shown_in_the_docs_exists(doc: str, picture: str):
+    folder = BASE_DIR if doc == "README.md" else BASE_DIR / "docs"
+    assert (folder / picture).is_file(), f"{doc} shows {picture}, which does not exist"
+
+
+def test_the_guide_shows_every_picture_the_browser_tests_take():
+    shown = {Path(picture).stem for doc, picture in shown_pictures() if doc == "guide.md"}
+    assert shown >= GUIDE_PICTURES, f"docs/guide.md does not show {GUIDE_PICTURES - shown}"
