@@ -183,6 +183,10 @@ def demo_task(
     )
     record = TaskRecord(
         result=history,
+        task_name=task_name,
+        task_args=history.task_args,
+        task_kwargs=history.task_kwargs,
+        schedule=schedule or "",
         queue=queue,
         trigger=trigger,
         trigger_label=trigger_label,
