@@ -1,10 +1,22 @@
-"""Task history housekeeping (scheduled in the database by django-celery-beat)."""
+"""Task history housekeeping (scheduled in the database by django-celery-beat), and the end of
+what a dead worker left running, when a worker comes up."""
 
 from __future__ import annotations
 
-from celery import shared_task
+import logging
+from typing import Any
 
+from celery import shared_task
+from celery.signals import worker_init, worker_ready
+from django.db import connection
+from django.utils import timezone
+
+from tasks_app.ledger.lost import attempts_lose, attempts_lose_of_worker
+from tasks_app.selectors.broker import workers_online
 from tasks_app.services.history_retention import task_history_expire
+from tasks_app.services.reports.housekeeping import reports_fail_stale
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(name="tasks_app.expire_task_history", time_limit=900, soft_time_limit=840)
@@ -15,3 +27,34 @@ def expire_task_history() -> dict[str, int]:
     rows it deleted itself, so running twice is harmless.
     """
     return {"deleted": task_history_expire()}
+
+
+@shared_task(name="tasks_app.fail_lost_tasks", time_limit=120)
+def fail_lost_tasks() -> dict[str, int]:
+    """Every minute: end the attempts of dead workers, then fail the reports they were exporting.
+    Conditional updates only: a redelivered or overlapping run changes nothing twice."""
+    pinged_at = timezone.now()
+    lost = attempts_lose(alive=workers_online(), pinged_at=pinged_at)
+    return {"attempts": lost, "reports": reports_fail_stale()}
+
+
+_started_at: dict[str, Any] = {}
+
+
+@worker_init.connect
+def _stamp_start(sender=None, **kwargs: Any) -> None:
+    """Before the worker consumes: an attempt under its name that started earlier is not its own."""
+    _started_at["at"] = timezone.now()
+
+
+@worker_ready.connect
+def _end_what_a_dead_predecessor_left(sender=None, **kwargs: Any) -> None:
+    """A worker back under its name (after a SIGKILL, a crash, a deploy's grace running out)
+    says at once what its predecessor lost, instead of leaving it `running` until a sweep."""
+    try:
+        if attempts_lose_of_worker(worker=sender.hostname, started_before=_started_at["at"]):
+            reports_fail_stale()
+    except Exception:  # the database may be down: the every-minute sweep does it later
+        logger.exception("could not end the attempts a previous %s left running", sender.hostname)
+    finally:
+        connection.close()  # the main process holds no connection while it consumes
