@@ -42,7 +42,12 @@ def test_default_schedules_exist_after_migrate_with_no_manual_step():
     # The recovery sweeps of the email pipeline and the reports.
     sweeps = {
         name: (tasks[name].task, tasks[name].interval.every, tasks[name].interval.period)
-        for name in ("relay-outbox", "requeue-stale-emails", "fail-stale-reports", "fail-lost-tasks")
+        for name in (
+            "relay-outbox",
+            "requeue-stale-emails",
+            "fail-stale-reports",
+            "fail-lost-tasks",
+        )
     }
     assert sweeps == {
         "relay-outbox": ("tasks_app.relay_outbox", 30, IntervalSchedule.SECONDS),
