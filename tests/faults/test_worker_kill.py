@@ -74,11 +74,11 @@ def test_every_email_of_a_batch_arrives_when_a_worker_is_killed_mid_batch(
     env = smtp.worker_env(
         EMAIL_TIMEOUT="1",  # keeps the claim lease of an interrupted send short
         **private_queue(settings, "emails", queue),
-        CELERY_BROKER_VISIBILITY_TIMEOUT="10",  # a dead worker's messages come back after 10 s
+        CELERY_BROKER_VISIBILITY_TIMEOUT="5",  # a dead worker's messages come back after 5 s
         CELERY_TASK_DEFAULT_RETRY_DELAY="1",
     )
     ids = [
-        email_queue(to=f"batch-{i}@example.com", subject=f"Batch {i}", body_html=f"<p>{i}</p>").pk
+        email_queue(to=f"{queue}-{i}@example.com", subject=f"Batch {i}", body_html=f"<p>{i}</p>").pk
         for i in range(BATCH)
     ]
     first = fault_worker(queues=queue, **env)
@@ -99,9 +99,12 @@ def test_every_email_of_a_batch_arrives_when_a_worker_is_killed_mid_batch(
     requeued = emails_requeue_stale(older_than=timedelta(0))
     wait_for(lambda: sent(ids) == BATCH, timeout=60, what=f"all {BATCH} emails sent")
 
-    received = Counter(r.message_id for r in smtp.handler.received if r.rcpt_tos[0] in _to(ids))
+    received = Counter(
+        r.message_id for r in smtp.handler.received if r.rcpt_tos[0].startswith(queue)
+    )
     expected = set(EmailLog.objects.filter(pk__in=ids).values_list("message_id", flat=True))
     duplicates = {mid: n for mid, n in received.items() if n > 1}
+    # Nothing stays running: what the kill interrupted (if a process was mid-task) is lost.
     wait_for(
         lambda: (
             attempts_lose(alive=workers_online()) >= 0
@@ -121,11 +124,6 @@ def test_every_email_of_a_batch_arrives_when_a_worker_is_killed_mid_batch(
     # Message-ID (recognisable), and only for a row that needed a second attempt.
     assert len(duplicates) <= 2 and all(n == 2 for n in duplicates.values())
     assert all(EmailLog.objects.get(message_id=mid).attempts >= 2 for mid in duplicates)
-    assert lost >= 1  # the history shows what the kill interrupted
-
-
-def _to(ids: list[int]) -> set[str]:
-    return set(EmailLog.objects.filter(pk__in=ids).values_list("recipient", flat=True))
 
 
 @pytest.mark.parametrize("kind", KINDS)
