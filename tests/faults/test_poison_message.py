@@ -34,7 +34,7 @@ def test_a_task_that_kills_its_worker_is_failed_after_bounded_redeliveries(
     worker = fault_worker(
         queues=queue,
         concurrency=1,
-        TEST_WORKER_IMPORTS="tests.faults.poison_tasks",
+        TEST_WORKER_IMPORTS="tests.faults.fault_tasks",
         TASK_MAX_REDELIVERIES=str(MAX_REDELIVERIES),
     )
     tasks = get_task_queue()

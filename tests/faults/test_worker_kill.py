@@ -34,10 +34,11 @@ from tests.faults.lost_work import (
     pool_processes,
     unacked,
 )
+from tests.support import worker as worker_support
 from tests.support.broker import queued_messages
 from tests.support.polling import wait_for
 from tests.support.smtp import SmtpServer
-from tests.support.worker import private_queue, test_database_url
+from tests.support.worker import private_queue
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -134,7 +135,7 @@ def test_a_report_whose_worker_is_killed_ends_failed_once_a_worker_is_back(
     env = private_queue(settings, "reports", queue)
     worker = fault_worker(queues=queue, concurrency=1, **env)
     report = report_request(requested_by=None, filters={})
-    url = test_database_url().replace("postgres://", "postgresql://", 1)
+    url = worker_support.test_database_url().replace("postgres://", "postgresql://", 1)
     with psycopg.connect(url) as lock:
         # The export waits for the users table, as a long or blocked query would: mid-export.
         lock.execute("LOCK TABLE accounts_user IN ACCESS EXCLUSIVE MODE")
