@@ -18,6 +18,10 @@ from tasks_app.services.reports.housekeeping import reports_fail_stale
 
 logger = logging.getLogger(__name__)
 
+# A worker that does not answer in this long is taken for dead (its main process answers from its
+# event loop, however busy its pool is).
+PING_TIMEOUT = 2.0
+
 
 @shared_task(name="tasks_app.expire_task_history", time_limit=900, soft_time_limit=840)
 def expire_task_history() -> dict[str, int]:
@@ -34,7 +38,7 @@ def fail_lost_tasks() -> dict[str, int]:
     """Every minute: end the attempts of dead workers, then fail the reports they were exporting.
     Conditional updates only: a redelivered or overlapping run changes nothing twice."""
     pinged_at = timezone.now()
-    lost = attempts_lose(alive=workers_online(), pinged_at=pinged_at)
+    lost = attempts_lose(alive=workers_online(timeout=PING_TIMEOUT), pinged_at=pinged_at)
     return {"attempts": lost, "reports": reports_fail_stale()}
 
 
