@@ -89,7 +89,8 @@ def _lose(attempts: QuerySet[TaskAttempt]) -> int:
 
 
 def _redelivered(task_name: str) -> bool:
-    """The broker delivers the message again: it was to be acknowledged after the task ran."""
+    """The broker delivers the message again: it was to be acknowledged after the task ran.
+    (A worker has every task registered; another process, a test say, imports them first.)"""
     task = current_app.tasks.get(task_name)
     return bool(task is not None and task.acks_late)
 

@@ -18,6 +18,7 @@ import pytest
 from celery import states
 from django_celery_results.models import TaskResult
 
+import tasks_app.tasks  # noqa: F401 (a worker's task registry, which the sweep reads)
 from project.celery import app as celery_app
 from tasks_app.ledger.lost import attempts_lose
 from tasks_app.models import EmailLog, TaskAttempt, UserReport
