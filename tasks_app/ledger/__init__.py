@@ -3,5 +3,7 @@
 - `trigger`: who or what is queuing tasks right now (request, command, schedule, task);
 - `enqueue`: the rows written in the caller's transaction, and the publish marks after commit;
 - `attempts`: what a worker writes when an attempt starts and ends (asynchronous commit);
-- `task`, `backend`: Celery's hooks that call `attempts` (the base task class, the result backend).
+- `task`, `backend`: Celery's hooks that call `attempts` (the base task class, the result backend);
+- `lost`: the attempts of dead workers, ended as lost; `redeliveries`: the bound on a message that
+  kills its worker every time.
 """
