@@ -1,13 +1,15 @@
 """Task history housekeeping (scheduled in the database by django-celery-beat), and the end of
-what a dead worker left running, when a worker comes up."""
+what a dead worker left running: every minute, when a worker comes up, and when a pool process
+dies."""
 
 from __future__ import annotations
 
 import logging
 from typing import Any
 
+from billiard.exceptions import WorkerLostError
 from celery import shared_task
-from celery.signals import worker_init, worker_ready
+from celery.signals import task_failure, worker_init, worker_ready
 from django.db import connection
 from django.utils import timezone
 
@@ -62,3 +64,16 @@ def _end_what_a_dead_predecessor_left(sender=None, **kwargs: Any) -> None:
         logger.exception("could not end the attempts a previous %s left running", sender.hostname)
     finally:
         connection.close()  # the main process holds no connection while it consumes
+
+
+@task_failure.connect
+def _end_the_attempt_of_a_dead_pool_process(sender=None, exception=None, **kwargs: Any) -> None:
+    """In the main process, when a pool process died mid-task and Celery recorded the failure:
+    the attempt and, for a report, the report say so now rather than at the next sweep."""
+    if not isinstance(exception, WorkerLostError):
+        return
+    try:
+        if attempts_lose(alive=None):
+            reports_fail_stale()
+    except Exception:  # the every-minute sweep does it later
+        logger.exception("could not end the attempt of a dead pool process")

@@ -19,7 +19,6 @@ from celery import states
 from django_celery_results.models import TaskResult
 
 import tasks_app.tasks  # noqa: F401 (a worker's task registry, which the sweep reads)
-from project.celery import app as celery_app
 from tasks_app.ledger.lost import attempts_lose
 from tasks_app.models import EmailLog, TaskAttempt, UserReport
 from tasks_app.selectors.broker import queue_lengths, workers_online
@@ -144,8 +143,6 @@ def test_a_report_whose_worker_is_killed_ends_failed_once_a_worker_is_back(
         if kind == "pool process":
             kill_pool_process(worker, pool_processes(worker)[0])
             back = time.monotonic()  # the main process has a new pool process at once
-            # What beat sends every minute (schedule "fail-lost-tasks").
-            celery_app.send_task("tasks_app.fail_lost_tasks", queue=queue)
         else:
             kill_main_process(worker)
             back = time.monotonic()  # the supervisor starts it again, under the same name

@@ -14,9 +14,11 @@ from django.utils import timezone
 from django_celery_results.models import TaskResult
 
 import tasks_app.tasks  # noqa: F401 (a worker's task registry, which the sweep reads)
+from project.celery import app as celery_app
 from tasks_app.ledger.lost import attempts_lose, attempts_lose_of_worker
 from tasks_app.ledger.redeliveries import PoisonMessageError, redeliveries_check
-from tasks_app.models import TaskAttempt
+from tasks_app.models import TaskAttempt, UserReport
+from tests.support.polling import wait_for
 
 pytestmark = pytest.mark.django_db
 
@@ -128,3 +130,21 @@ def test_a_delivery_after_more_lost_attempts_than_the_bound_is_refused():
     )
     with pytest.raises(PoisonMessageError, match="died during 3 attempts"):
         redeliveries_check(attempt=fifth)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_sweep_on_a_worker_fails_the_report_of_a_worker_that_is_gone(celery_worker):
+    """What beat sends every minute: the report's worker answers no ping, the sweep's does."""
+    task_id = started(REPORT, "running", worker="gone@host")
+    report = UserReport.objects.create(
+        status=UserReport.Status.RUNNING, task_id=task_id, started_at=timezone.now()
+    )
+
+    celery_app.send_task("tasks_app.fail_lost_tasks")
+
+    wait_for(
+        lambda: UserReport.objects.filter(pk=report.pk, status="failed").exists(),
+        what="the report of the dead worker to fail",
+    )
+    assert outcomes(task_id) == ["lost"] and status(task_id) == states.FAILURE
+    assert "worker was lost" in UserReport.objects.get(pk=report.pk).error
