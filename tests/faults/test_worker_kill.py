@@ -140,19 +140,19 @@ def test_a_report_whose_worker_is_killed_ends_failed_once_a_worker_is_back(
         # The export waits for the users table, as a long or blocked query would: mid-export.
         lock.execute("LOCK TABLE accounts_user IN ACCESS EXCLUSIVE MODE")
         wait_for(lambda: report_tmp_path(report.pk).exists(), interval=0.01, what="the export")
+        killed = time.monotonic()
         if kind == "pool process":
-            kill_pool_process(worker, pool_processes(worker)[0])
-            back = time.monotonic()  # the main process has a new pool process at once
+            kill_pool_process(worker, pool_processes(worker)[0])  # the main process replaces it
         else:
             kill_main_process(worker)
-            back = time.monotonic()  # the supervisor starts it again, under the same name
+            # The supervisor starts it again, under the same name.
             restarted = fault_worker(like=worker, queues=queue, concurrency=1, **env)
         wait_for(
             lambda: UserReport.objects.get(pk=report.pk).status != "running",
             timeout=60,
             what="the report to end",
         )
-        took = time.monotonic() - back
+        took = time.monotonic() - killed
         if kind == "main process":
             worker.kill()  # the pool process the dead main process left behind, then the lock
             restarted.assert_running()
@@ -161,7 +161,7 @@ def test_a_report_whose_worker_is_killed_ends_failed_once_a_worker_is_back(
     report.refresh_from_db()
     result = TaskResult.objects.get(task_id=report.task_id)
     attempts = admin_api.get(f"/api/tasks/{report.task_id}/").json()["attempts"]
-    print(f"\n{kind} killed: the report failed {took:.1f} s after a worker was (re)started")
+    print(f"\n{kind} killed: the report failed {took:.1f} s after the kill")
     assert report.status == UserReport.Status.FAILED and took < 60
     assert "worker was lost" in report.error
     assert not report_tmp_path(report.pk).exists() and not report.file
