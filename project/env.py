@@ -62,6 +62,9 @@ class CelerySettings(BaseSettings):
     task_default_retry_delay: int = Field(default=60, ge=0)
     task_max_retries: int = Field(default=3, ge=0)
     worker_concurrency: int = Field(default=4, ge=1)
+    # Cold shutdown only (SIGQUIT; SIGTERM with REMAP_SIGTERM=SIGQUIT): running tasks get this
+    # long to finish before they are cancelled (acks_late ones go back to the queue).
+    worker_soft_shutdown_timeout: float = Field(default=10.0, ge=0)
     # Redis only: an unacknowledged message goes back to the queue after this many seconds.
     broker_visibility_timeout: int = Field(default=3600, ge=1)
 
@@ -175,6 +178,8 @@ class Env(BaseSettings):
     report_tmp_dir: Path = VAR_DIR / "tmp" / "reports"
     beat_down_after_seconds: int = Field(default=60, ge=10)
     task_stalled_after_seconds: int = Field(default=3600, ge=1)
+    # A message whose worker died this many times more than once is failed (a poison message).
+    task_max_redeliveries: int = Field(default=3, ge=0)
     # "success=7d,failure=30d,tasks_app.generate_user_report=90d": see parse_task_history_retention.
     task_history_retention: str = ""
     celery: CelerySettings = Field(default_factory=CelerySettings)

@@ -289,6 +289,16 @@ CELERY_TASK_DEFAULT_QUEUE = TASK_QUEUES["default"]
 CELERY_TASK_DEFAULT_RETRY_DELAY = ENV.celery.task_default_retry_delay
 CELERY_TASK_MAX_RETRIES = ENV.celery.task_max_retries
 CELERY_WORKER_CONCURRENCY = ENV.celery.worker_concurrency
+# Stopping a worker (docs/reliability.md, "Deploys"). SIGTERM is a warm shutdown: no new task
+# starts, running ones finish, however long (until the supervisor's SIGKILL: compose's
+# stop_grace_period). A cold shutdown (SIGQUIT, a second Ctrl-C, or SIGTERM when the worker runs
+# with REMAP_SIGTERM=SIGQUIT) first waits this long for running tasks (the soft shutdown), then
+# cancels the rest: an acks_late task's message goes back to the queue at once (not after
+# Redis' visibility timeout), a report is failed as lost (tasks_app.ledger.lost). Keep it below
+# the supervisor's grace period. An idle worker has nothing to wait for: it stops at once.
+# https://docs.celeryq.dev/en/stable/userguide/workers.html#soft-shutdown
+CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = ENV.celery.worker_soft_shutdown_timeout
+CELERY_WORKER_ENABLE_SOFT_SHUTDOWN_ON_IDLE = False
 # One message at a time per process: long tasks do not hold back short ones queued behind them.
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_WORKER_SEND_TASK_EVENTS = True  # Flower and the task history see tasks as they run
@@ -308,6 +318,9 @@ SCHEDULE_MIN_INTERVAL_SECONDS = 10
 SCHEDULE_MISSED_GRACE_SECONDS = 60
 # A STARTED task with no time limit shows as stalled after this long (docs/periodic.md).
 TASK_STALLED_AFTER_SECONDS = ENV.task_stalled_after_seconds
+# A message delivered again after its worker died this many times is failed, not run
+# (tasks_app.ledger.redeliveries): a task that kills its worker must not loop.
+TASK_MAX_REDELIVERIES = ENV.task_max_redeliveries
 # How long task history is kept: {"success": ..., "failure": ..., "<task name>": ...} (timedeltas).
 TASK_HISTORY_RETENTION = ENV.task_history_retention_policy
 

@@ -24,5 +24,10 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
+# Task modules that exist only for a test (tests/faults/fault_tasks.py), loaded by the workers it
+# starts with TEST_WORKER_IMPORTS; the other processes never know those tasks.
+# https://docs.celeryq.dev/en/stable/userguide/configuration.html#imports
+CELERY_IMPORTS = [name for name in os.environ.get("TEST_WORKER_IMPORTS", "").split(",") if name]
+
 # Every call to /api/health/ runs the checks (a cached report would leak between tests).
 HEALTH_CACHE_SECONDS = 0

@@ -62,8 +62,8 @@ class AttemptSerializer(serializers.Serializer):
     wait_seconds = serializers.FloatField(allow_null=True)
     runtime_seconds = serializers.FloatField(allow_null=True)
     outcome = serializers.CharField(
-        help_text="running, success, failure, retry or ignored; "
-        "a running attempt before the last one was lost."
+        help_text="running, success, failure, retry, ignored or lost (its worker died); "
+        "a running attempt before the last one was lost too."
     )
     error = serializers.CharField()
 

@@ -4,5 +4,7 @@
 - `enqueue`: the record written in the caller's transaction;
 - `published`: after the publish, the result rows and publish marks, written off the caller's path;
 - `attempts`: what a worker writes when an attempt starts and ends (asynchronous commit);
-- `task`, `backend`: Celery's hooks that call `attempts` (the base task class, the result backend).
+- `task`, `backend`: Celery's hooks that call `attempts` (the base task class, the result backend);
+- `lost`: the attempts of dead workers, ended as lost; `redeliveries`: the bound on a message that
+  kills its worker every time.
 """

@@ -144,7 +144,7 @@ def attempt_start(
             if not created:
                 return None
         previous = TaskAttempt.objects.filter(task_id=task_id).order_by("-number")
-        return TaskAttempt.objects.create(
+        attempt = TaskAttempt.objects.create(
             task_id=task_id,
             task_name=task_name,
             number=Coalesce(Subquery(previous.values("number")[:1]), Value(0)) + 1,
@@ -153,6 +153,8 @@ def attempt_start(
             started_at=now,
             wait_seconds=wait,
         )
+        attempt.refresh_from_db(fields=["number"])  # numbered by the database
+        return attempt
 
 
 def attempt_finish(

@@ -11,6 +11,14 @@ settings: CELERY_RESULT_BACKEND = "tasks_app.ledger.backend:LedgerBackend"
 
 from __future__ import annotations
 
+import django
+from django.apps import apps
+
+if not apps.ready and not apps.loading:
+    # A Celery command other than worker and beat (`celery call`) loads the backend to send a
+    # task, before anything set Django up; the backend's models need it.
+    django.setup()
+
 from celery import states
 from django_celery_results.backends.database import DatabaseBackend
 

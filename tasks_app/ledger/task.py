@@ -10,13 +10,15 @@ from celery.exceptions import Ignore
 from celery.signals import task_received
 
 from tasks_app.ledger.attempts import attempt_finish, attempt_start, ready_at_from
+from tasks_app.ledger.redeliveries import redeliveries_check
 
 RECEIVED_AT = "ledger_received_at"
 
 
 class LedgerTask(Task):
     """Every task of the app (settings: the Celery app's `task_cls`): each attempt is recorded
-    as it starts, and a task cancelled in the ledger is not run."""
+    as it starts, a task cancelled in the ledger is not run, nor one that killed its worker too
+    often (a poison message: it fails instead)."""
 
     def before_start(self, task_id, args, kwargs) -> None:
         request = self.request
@@ -35,6 +37,7 @@ class LedgerTask(Task):
         if attempt is None:
             raise Ignore(f"task {task_id} was cancelled")
         request.ledger_attempt = attempt
+        redeliveries_check(attempt=attempt)
 
     def after_return(self, status, retval, task_id, args, kwargs, einfo) -> None:
         """A task whose result is ignored never reaches the result backend: its outcome is

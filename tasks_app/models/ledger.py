@@ -128,11 +128,13 @@ class Outcome(models.TextChoices):
     FAILURE = "failure", "failed"
     RETRY = "retry", "failed, retry scheduled"
     IGNORED = "ignored", "ignored"  # the task was cancelled before this attempt began
+    LOST = "lost", "lost (worker died)"  # ended by tasks_app.ledger.lost: nothing ran it to its end
 
 
 class TaskAttempt(models.Model):
-    """One run of a task on a worker. An attempt still `running` that is not the task's last one
-    was lost: its worker died and the message was delivered again."""
+    """One run of a task on a worker. An attempt whose worker died is `lost` (tasks_app.ledger.lost
+    ends it within a minute); until then, one still `running` that is not the task's last one was
+    lost too: its worker died and the message was delivered again."""
 
     task_id = models.CharField(max_length=255)  # indexed by the unique (task_id, number)
     task_name = models.CharField(max_length=255, blank=True, help_text="For counts by task.")
@@ -152,7 +154,15 @@ class TaskAttempt(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["task_id", "number"], name="taskattempt_unique_number")
         ]
-        indexes = [models.Index(fields=["started_at"], name="taskattempt_started")]
+        indexes = [
+            models.Index(fields=["started_at"], name="taskattempt_started"),
+            # The lost-attempt sweep's question, every minute: what is still running?
+            models.Index(
+                fields=["worker"],
+                condition=models.Q(outcome="running"),
+                name="taskattempt_running",
+            ),
+        ]
         ordering = ["task_id", "number"]
 
     def __str__(self) -> str:

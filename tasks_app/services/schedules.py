@@ -76,6 +76,13 @@ DEFAULT_SCHEDULES: tuple[DefaultSchedule, ...] = (
         expire_seconds=300,
     ),
     DefaultSchedule(
+        name="fail-lost-tasks",
+        task="tasks_app.fail_lost_tasks",
+        description="End the attempts of dead workers (killed, lost) and fail their reports.",
+        interval={"every": 1, "period": IntervalSchedule.MINUTES},
+        expire_seconds=60,
+    ),
+    DefaultSchedule(
         name="expire-task-history",
         task="tasks_app.expire_task_history",
         description="Delete task history past its retention (TASK_HISTORY_RETENTION), in batches.",

@@ -47,6 +47,7 @@ RERUNNABLE = frozenset(
         "tasks_app.cleanup_sessions",
         "tasks_app.expire_reports",
         "tasks_app.expire_task_history",
+        "tasks_app.fail_lost_tasks",
         "tasks_app.fail_stale_reports",
         "tasks_app.ping",
         "tasks_app.relay_outbox",

@@ -7,7 +7,7 @@ one is a migration, not a refactor.
 from tasks_app.tasks.cleanup import cleanup_sessions
 from tasks_app.tasks.diagnostics import ping
 from tasks_app.tasks.emails import requeue_stale_emails, send_email, send_welcome_email
-from tasks_app.tasks.history import count_history_buckets, expire_task_history
+from tasks_app.tasks.history import count_history_buckets, expire_task_history, fail_lost_tasks
 from tasks_app.tasks.outbox import relay_outbox
 from tasks_app.tasks.reports import expire_reports, fail_stale_reports, generate_user_report
 
@@ -16,6 +16,7 @@ __all__ = [
     "count_history_buckets",
     "expire_reports",
     "expire_task_history",
+    "fail_lost_tasks",
     "fail_stale_reports",
     "generate_user_report",
     "ping",

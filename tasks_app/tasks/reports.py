@@ -27,7 +27,7 @@ from tasks_app.services.reports.requests import report_fail
 )
 def generate_user_report(self, report_id: str) -> dict[str, Any]:
     """Write the report's CSV to storage; a redelivered message for a claimed report is a no-op."""
-    describe = partial(_time_limit_message, self)
+    describe = partial(_interruption_message, self)
     try:
         return report_generate(report_id=report_id, describe_failure=describe)
     except SoftTimeLimitExceeded as exc:
@@ -36,7 +36,12 @@ def generate_user_report(self, report_id: str) -> dict[str, Any]:
         raise
 
 
-def _time_limit_message(task: Task, exc: BaseException) -> str | None:
+def _interruption_message(task: Task, exc: BaseException) -> str | None:
+    if isinstance(exc, SystemExit):  # the pool process told to stop: a cold shutdown, a deploy
+        return (
+            "The worker was stopped during the export (a shutdown that did not wait for it); its"
+            " partial file was deleted. Request the report again."
+        )
     if not isinstance(exc, SoftTimeLimitExceeded):
         return None
     # The limit in force is the one in the message (the sender's settings), else the task's own.

@@ -6,8 +6,11 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
+from celery import states
 from django.conf import settings
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
+from django_celery_results.models import TaskResult
 
 from tasks_app.models import UserReport
 from tasks_app.services.reports.export import report_tmp_path
@@ -23,15 +26,20 @@ Status = UserReport.Status
 def reports_fail_stale(*, now: datetime | None = None) -> int:
     """Fail running reports whose worker is gone (killed, OOM, host lost); drop their partial files.
 
-    No attempt can run past the hard time limit (the pool kills it), so a report still running
-    after the limit plus a margin has no live worker: it will never finish on its own.
+    Two facts say so. The export's task has ended while its report is still running: the task
+    finishes its report before it returns, so its worker died mid-export (Celery records that
+    for a pool process; tasks_app.ledger.lost for a whole worker, within a minute of it coming
+    back or of its missing a ping). Or the report has run longer than the hard time limit plus
+    a margin, which no live attempt can do (the pool kills it): the backstop for a report whose
+    history is gone.
     """
     now = now or timezone.now()
     cutoff = now - timedelta(seconds=settings.REPORT_TIME_LIMIT) - STALE_GRACE
+    ended = TaskResult.objects.filter(task_id=OuterRef("task_id"), status__in=states.READY_STATES)
     stale = list(
-        UserReport.objects.filter(status=Status.RUNNING, started_at__lt=cutoff).values_list(
-            "pk", flat=True
-        )
+        UserReport.objects.filter(status=Status.RUNNING)
+        .filter(Q(Exists(ended)) | Q(started_at__lt=cutoff))
+        .values_list("pk", flat=True)
     )
     failed = 0
     for report_id in stale:
@@ -40,12 +48,13 @@ def reports_fail_stale(*, now: datetime | None = None) -> int:
             status=Status.FAILED,
             finished_at=now,
             error=(
-                f"The worker stopped without finishing (killed or lost); no attempt can run longer "
-                f"than {settings.REPORT_TIME_LIMIT:g} s. Request the report again."
+                "The worker was lost during the export (killed, out of memory, or stopped by a "
+                "deploy before the export ended); its partial file was deleted. Request the "
+                "report again."
             ),
         )
     if failed:
-        logger.warning("marked %s stale running report(s) failed", failed)
+        logger.warning("marked %s running report(s) of lost workers failed", failed)
     return failed
 
 

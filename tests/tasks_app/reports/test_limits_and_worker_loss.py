@@ -131,6 +131,6 @@ def test_report_of_a_killed_worker_is_failed_by_the_stale_sweep(start_worker, ho
 
     report.refresh_from_db()
     assert report.status == UserReport.Status.FAILED
-    assert "worker stopped" in report.error
+    assert "worker was lost" in report.error
     assert not report_tmp_path(report.pk).exists()
     assert _files_of(report) == []

@@ -42,12 +42,18 @@ def test_default_schedules_exist_after_migrate_with_no_manual_step():
     # The recovery sweeps of the email pipeline and the reports.
     sweeps = {
         name: (tasks[name].task, tasks[name].interval.every, tasks[name].interval.period)
-        for name in ("relay-outbox", "requeue-stale-emails", "fail-stale-reports")
+        for name in (
+            "relay-outbox",
+            "requeue-stale-emails",
+            "fail-stale-reports",
+            "fail-lost-tasks",
+        )
     }
     assert sweeps == {
         "relay-outbox": ("tasks_app.relay_outbox", 30, IntervalSchedule.SECONDS),
         "requeue-stale-emails": ("tasks_app.requeue_stale_emails", 10, IntervalSchedule.MINUTES),
         "fail-stale-reports": ("tasks_app.fail_stale_reports", 5, IntervalSchedule.MINUTES),
+        "fail-lost-tasks": ("tasks_app.fail_lost_tasks", 1, IntervalSchedule.MINUTES),
     }
 
 
