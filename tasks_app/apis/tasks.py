@@ -22,7 +22,7 @@ from tasks_app.selectors.task_results import (
     task_result_duration,
     task_result_value,
 )
-from tasks_app.services.task_actions import TaskActionRefused, task_cancel, task_retry
+from tasks_app.services.task_actions import task_cancel, task_retry
 
 
 class TaskSummarySerializer(serializers.Serializer):
@@ -190,9 +190,7 @@ def _task_or_404(task_id: str):
 
 
 def _act(action, task_id: str, request: Request) -> Response:
-    try:
-        done = action(result=_task_or_404(task_id), by=request.user)
-    except TaskActionRefused as exc:
-        return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+    """A refusal (TaskActionRefused) is a 409 with the project's error body."""
+    done = action(result=_task_or_404(task_id), by=request.user)
     code = status.HTTP_202_ACCEPTED if done.task_id else status.HTTP_200_OK
     return Response({"detail": done.message, "task_id": done.task_id}, status=code)

@@ -31,8 +31,10 @@ from tasks_app.selectors.task_results import task_result_arguments
 logger = logging.getLogger(__name__)
 
 
-class TaskActionRefused(Exception):
-    """The action cannot be done; the message says why."""
+class TaskActionRefused(ApplicationError):
+    """The action cannot be done; the message says why (the API answers 409)."""
+
+    status_code = 409
 
 
 @dataclass(frozen=True)

@@ -41,3 +41,21 @@ def test_task_detail_returns_the_history_row_with_stalled_status(admin_api):
     assert body["worker"] == "w1@host"
     assert body["periodic_task_name"] == "cleanup-expired-sessions"
     assert admin_api.get("/api/tasks/missing/").status_code == 404
+
+
+def test_a_refused_action_is_a_409_with_the_error_body_of_every_endpoint(super_admin):
+    TaskResult.objects.create(
+        task_id="t-2", task_name="tasks_app.cleanup_sessions", status="SUCCESS"
+    )
+    api = APIClient()
+    api.force_authenticate(super_admin)  # may change the history
+
+    retry = api.post("/api/tasks/t-2/retry/")
+    cancel = api.post("/api/tasks/t-2/cancel/")
+
+    assert (retry.status_code, cancel.status_code) == (409, 409)
+    assert retry.json() == {
+        "message": "Task t-2 is SUCCESS; only a failed task can be retried.",
+        "errors": {},
+    }
+    assert "only a task that has not started can be cancelled" in cancel.json()["message"]
