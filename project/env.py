@@ -174,6 +174,8 @@ class Env(BaseSettings):
     report_progress_every: int = Field(default=5000, ge=100)
     report_tmp_dir: Path = VAR_DIR / "tmp" / "reports"
     beat_down_after_seconds: int = Field(default=60, ge=10)
+    # Longer than beat's 5 s loop, which renews it (tasks_app.services.beat_lease).
+    beat_lease_seconds: int = Field(default=30, ge=10)
     task_stalled_after_seconds: int = Field(default=3600, ge=1)
     # "success=7d,failure=30d,tasks_app.generate_user_report=90d": see parse_task_history_retention.
     task_history_retention: str = ""

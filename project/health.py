@@ -76,7 +76,7 @@ class Workers(Ping):
 @dataclasses.dataclass
 class Beat(HealthCheck):
     """Beat's last tick, from its heartbeat in the database: down when older than
-    BEAT_DOWN_AFTER_SECONDS, or when two beats tick at once."""
+    BEAT_DOWN_AFTER_SECONDS, or when no ticking beat holds the lease (beats on standby are fine)."""
 
     timeout = datetime.timedelta(seconds=3)
     detail: dict | None = dataclasses.field(default=None, repr=False)
@@ -89,7 +89,11 @@ class Beat(HealthCheck):
         finally:
             connections.close_all()  # the executor thread's connection, not left for GC
         # How many beats tick, not their host:pid (staff read those in the database if needed).
-        self.detail = {**status.as_dict(), "running": len(status.running)}
+        self.detail = {
+            **status.as_dict(),
+            "running": len(status.running),
+            "standby": len(status.standby),
+        }
         if status.problem:
             raise ServiceUnavailable(status.problem)
 

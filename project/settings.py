@@ -302,6 +302,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_DB_REUSE_MAX = 500
 # Health reports beat down when its heartbeat (tasks_app.scheduler) is older than this.
 BEAT_DOWN_AFTER_SECONDS = ENV.beat_down_after_seconds
+# Only the beat holding the lease sends; a standby takes over this long after the holder died.
+BEAT_LEASE_SECONDS = ENV.beat_lease_seconds
 # The shortest interval the API and the admin accept for a schedule (tasks_app.services.schedules).
 SCHEDULE_MIN_INTERVAL_SECONDS = 10
 # A schedule's run counts as missed this long after it was due with no run (docs/schedules.md).
