@@ -10,6 +10,7 @@ what is counted is what beat sent (the ledger's records, named after their sched
 from __future__ import annotations
 
 import datetime
+import itertools
 import time
 import uuid
 from collections.abc import Iterator
@@ -93,7 +94,7 @@ def test_a_standby_beat_sends_nothing_and_takes_over_when_the_sending_one_is_kil
     wait_for(lambda: len(runs(name)) >= sent_before_kill + 3, timeout=20, what="runs after it")
 
     times = runs(name)
-    gaps = [(b - a).total_seconds() for a, b in zip(times, times[1:], strict=False)]
+    gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(times)]
     print(f"{len(times)} runs; takeover {takeover:.1f}s after the kill; gaps {gaps}")
     assert takeover <= LEASE + STANDBY_POLL + EVERY + 2  # the stated bound, and a little slack
     assert second.count(f"Sending due task {name}") == len(times) - sent_before_kill

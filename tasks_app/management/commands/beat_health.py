@@ -1,5 +1,5 @@
-"""`manage.py beat_health`: exit 0 when a beat holding the lease ticks, 1 otherwise (compose's healthcheck
-of the beat service, which serves no port to probe)."""
+"""`manage.py beat_health`: exit 0 when a beat holding the lease ticks, 1 otherwise (compose's
+healthcheck of the beat service, which serves no port to probe)."""
 
 from __future__ import annotations
 
