@@ -11,10 +11,11 @@ import datetime
 import logging
 import os
 import socket
+import threading
 import time
 
 from celery.beat import SchedulingError
-from django.db import DatabaseError, close_old_connections, transaction
+from django.db import DatabaseError, close_old_connections, connections, transaction
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 from django_celery_beat.schedulers import DatabaseScheduler as BaseDatabaseScheduler
@@ -94,10 +95,19 @@ class DatabaseScheduler(BaseDatabaseScheduler):
     def close(self) -> None:
         super().close()
         if self._leading:  # hand over now rather than after the lease's expiry
-            try:
-                beat_lease_release(holder=self._instance)
-            except DatabaseError as exc:
-                logger.warning("beat lease not released: %r", exc)
+            # Celery's SIGTERM handler closes the scheduler from inside whatever it interrupted,
+            # perhaps a query on this thread's connection: release on a connection of its own.
+            releasing = threading.Thread(target=self._release, name="beat-lease-release")
+            releasing.start()
+            releasing.join(timeout=5)
+
+    def _release(self) -> None:
+        try:
+            beat_lease_release(holder=self._instance)
+        except Exception as exc:  # it expires by itself
+            logger.warning("beat lease not released: %r", exc)
+        finally:
+            connections.close_all()
 
     def _lead(self) -> None:
         """Take or renew the lease when due; on taking it, read the schedule afresh."""
