@@ -134,7 +134,10 @@ def main() -> None:
             log_path=LOG_DIR / f"relay-{prefix}log",
         )
         admin = User.objects.create_user(
-            username=f"{prefix}admin", email="ops@example.com", password=PASSWORD, role=Role.ADMIN
+            username=f"{prefix}admin",
+            email=f"{prefix}ops@example.com",
+            password=PASSWORD,
+            role=Role.ADMIN,
         )
         token = web.login(admin.username, PASSWORD)
 
