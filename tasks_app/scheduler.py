@@ -15,7 +15,13 @@ import threading
 import time
 
 from celery.beat import SchedulingError
-from django.db import DatabaseError, close_old_connections, connections, transaction
+from django.db import (
+    DatabaseError,
+    InterfaceError,
+    close_old_connections,
+    connections,
+    transaction,
+)
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 from django_celery_beat.schedulers import DatabaseScheduler as BaseDatabaseScheduler
@@ -117,7 +123,7 @@ class DatabaseScheduler(BaseDatabaseScheduler):
         try:
             close_old_connections()
             leading = beat_lease_take(holder=self._instance)
-        except DatabaseError as exc:
+        except (DatabaseError, InterfaceError) as exc:
             logger.warning("beat lease not renewed: %r", exc)
             leading = False
         if leading and not self._leading:
@@ -145,7 +151,10 @@ class DatabaseScheduler(BaseDatabaseScheduler):
             )
             if self._last_heartbeat == 0.0:
                 BeatHeartbeat.objects.filter(last_tick_at__lt=now - HEARTBEAT_KEEP).delete()
-        except DatabaseError as exc:  # the schedule itself will log and retry; beat keeps going
+        except (
+            DatabaseError,
+            InterfaceError,
+        ) as exc:  # the schedule logs and retries; beat goes on
             logger.warning("beat heartbeat not written: %r", exc)
             return
         self._last_heartbeat = time.monotonic()
