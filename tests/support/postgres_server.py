@@ -52,8 +52,13 @@ class PostgresServer:
             "-k", str(self.dir), "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off",
         ]  # fmt: skip
         self.process = processes.spawn(command, log_path=self.dir / "server.log")
-        wait_for(lambda: accepts(self.port), timeout=30, interval=0.05, what="postgres")
+        wait_for(self.ready, timeout=30, interval=0.05, what="postgres accepting sessions")
         return self
+
+    def ready(self) -> bool:
+        """Accepting sessions, not only listening (while it starts up it refuses them)."""
+        check = [str(BIN / "pg_isready"), "-q", "-h", "127.0.0.1", "-p", str(self.port)]
+        return subprocess.run(check, check=False).returncode == 0
 
     def stop(self) -> None:
         """A fast shutdown (SIGINT, what `pg_ctl restart` does): sessions are cut at once."""
