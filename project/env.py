@@ -177,6 +177,8 @@ class Env(BaseSettings):
     report_progress_every: int = Field(default=5000, ge=100)
     report_tmp_dir: Path = VAR_DIR / "tmp" / "reports"
     beat_down_after_seconds: int = Field(default=60, ge=10)
+    # Longer than beat's 5 s loop, which renews it (tasks_app.services.beat_lease).
+    beat_lease_seconds: int = Field(default=30, ge=10)
     task_stalled_after_seconds: int = Field(default=3600, ge=1)
     # A message whose worker died this many times more than once is failed (a poison message).
     task_max_redeliveries: int = Field(default=3, ge=0)

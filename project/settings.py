@@ -306,12 +306,30 @@ CELERY_TASK_SEND_SENT_EVENT = True
 # Our subclass: a heartbeat for the health check, and no overwriting of edited default entries.
 CELERY_BEAT_SCHEDULER = "tasks_app.scheduler:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A worker that loses the broker (a restart, a failover) reconnects by itself, with back-off, up
+# to Celery's 100 tries; tests/faults/test_broker_restart.py restarts Redis and RabbitMQ under one.
+# https://docs.celeryq.dev/en/stable/userguide/configuration.html#broker-connection-retry
+CELERY_BROKER_CONNECTION_RETRY = True
+# Connecting to an unreachable broker gives up after 1.5 s (Celery's default is 4 s), so that a
+# request publishing after its commit answers within 2 s even when the broker's host is gone:
+# the task waits in the outbox for the relay. The worker's own connection retries anyway.
+# https://docs.celeryq.dev/en/stable/userguide/configuration.html#broker-connection-timeout
+CELERY_BROKER_CONNECTION_TIMEOUT = 1.5
+# Off (Celery 5's default, said here because Celery 6 turns it on): a task running when the
+# connection drops runs to its end and records its result; the broker redelivers its message
+# (it was never acknowledged), and the redelivery is a no-op because every task claims its row
+# first (an email's log row, a report). On, the running task would be killed half-way, and a
+# report killed so would stay "running" until the stale sweep fails it.
+# https://docs.celeryq.dev/en/stable/userguide/configuration.html#worker-cancel-long-running-tasks-on-connection-loss
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 # Celery's Django fixup closes every database connection before and after every task unless this
 # is set; then only every 2 x this many tasks. Between those, project/celery.py applies Django's
 # own rule (CONN_MAX_AGE, and a connection that failed is replaced) around each task.
 CELERY_DB_REUSE_MAX = 500
 # Health reports beat down when its heartbeat (tasks_app.scheduler) is older than this.
 BEAT_DOWN_AFTER_SECONDS = ENV.beat_down_after_seconds
+# Only the beat holding the lease sends; a standby takes over this long after the holder died.
+BEAT_LEASE_SECONDS = ENV.beat_lease_seconds
 # The shortest interval the API and the admin accept for a schedule (tasks_app.services.schedules).
 SCHEDULE_MIN_INTERVAL_SECONDS = 10
 # A schedule's run counts as missed this long after it was due with no run (docs/schedules.md).

@@ -252,7 +252,7 @@ class TasksCollector(Collector):
         )
         yield GaugeMetricFamily(
             "tasks_beat_running",
-            "Beats that ticked within BEAT_DOWN_AFTER_SECONDS (exactly 1 is healthy).",
+            "Beats that ticked within BEAT_DOWN_AFTER_SECONDS (one sends, the rest on standby).",
             value=len(status.running),
         )
 

@@ -8,11 +8,17 @@ from datetime import UTC, datetime
 from celery import Task
 from celery.exceptions import Ignore
 from celery.signals import task_received
+from django.db import InterfaceError, OperationalError
 
 from tasks_app.ledger.attempts import attempt_finish, attempt_start, ready_at_from
 from tasks_app.ledger.redeliveries import redeliveries_check
 
 RECEIVED_AT = "ledger_received_at"
+# A database that cannot be reached (restarted, failed over): the attempt is retried, with
+# back-off from 2 s to a minute, about 5 minutes in all, instead of failing where nothing can
+# record it (the failure would be lost with the message).
+DATABASE_GONE = (OperationalError, InterfaceError)
+DATABASE_RETRIES = 10
 
 
 class LedgerTask(Task):
@@ -25,19 +31,36 @@ class LedgerTask(Task):
         if request.called_directly or request.is_eager:
             return
         received = getattr(request, RECEIVED_AT, None)
-        attempt = attempt_start(
-            task_id=task_id,
-            task_name=self.name,
-            worker=request.hostname or "",
-            ready_at=ready_at_from(request),
-            received_at=datetime.fromtimestamp(received, UTC) if received else None,
-            call=(list(args), dict(kwargs)),
-            schedule=getattr(request, "periodic_task_name", None),
-        )
+        try:
+            attempt = attempt_start(
+                task_id=task_id,
+                task_name=self.name,
+                worker=request.hostname or "",
+                ready_at=ready_at_from(request),
+                received_at=datetime.fromtimestamp(received, UTC) if received else None,
+                call=(list(args), dict(kwargs)),
+                schedule=getattr(request, "periodic_task_name", None),
+            )
+        except DATABASE_GONE as exc:
+            raise self._retry_later(exc) from exc
         if attempt is None:
             raise Ignore(f"task {task_id} was cancelled")
         request.ledger_attempt = attempt
         redeliveries_check(attempt=attempt)
+
+    def __call__(self, *args, **kwargs):
+        try:
+            return super().__call__(*args, **kwargs)
+        except DATABASE_GONE as exc:
+            if self.request.called_directly or self.request.is_eager:
+                raise
+            raise self._retry_later(exc) from exc
+
+    def _retry_later(self, exc: Exception) -> Exception:
+        """The database went away: publish the task again (to the broker, which needs no
+        database) for a later attempt; its idempotent body makes a repeat harmless."""
+        countdown = min(60, 2 ** (self.request.retries + 1))
+        return self.retry(exc=exc, countdown=countdown, max_retries=DATABASE_RETRIES)
 
     def after_return(self, status, retval, task_id, args, kwargs, einfo) -> None:
         """A task whose result is ignored never reaches the result backend: its outcome is

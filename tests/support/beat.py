@@ -25,6 +25,11 @@ class CeleryBeat:
         self.process = processes.spawn(command, env=worker_env(**self.env), log_path=self.log_path)
         return self
 
+    def kill(self) -> None:
+        """SIGKILL, as a crash or an OOM kill would: no shutdown, no last sync of its schedule."""
+        if self.process:
+            processes.kill(self.process)
+
     def stop(self, timeout: float = 10) -> None:
         if self.process:
             processes.stop(self.process, timeout=timeout)

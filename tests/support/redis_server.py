@@ -13,7 +13,11 @@ from tests.support.ports import accepts, free_port
 
 
 class RedisServer:
-    def __init__(self) -> None:
+    """`persistent=True` keeps the data in an append-only file across a restart, as
+    docker-compose's Redis does (`--appendonly yes`); else a restart empties it."""
+
+    def __init__(self, *, persistent: bool = False) -> None:
+        self.persistent = persistent
         self.port = free_port()
         self.dir = Path(tempfile.mkdtemp(prefix="redis-"))
         self.process: subprocess.Popen | None = None
@@ -25,7 +29,8 @@ class RedisServer:
     def start(self) -> RedisServer:
         command = [
             shutil.which("redis-server") or "/usr/bin/redis-server", "--port", str(self.port),
-            "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(self.dir),
+            "--bind", "127.0.0.1", "--save", "", "--dir", str(self.dir),
+            "--appendonly", "yes" if self.persistent else "no",
         ]  # fmt: skip
         self.process = processes.spawn(command)
         wait_for(lambda: accepts(self.port), timeout=10, interval=0.05, what="redis-server")

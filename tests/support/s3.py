@@ -71,3 +71,35 @@ def running_s3_server() -> Iterator[S3Server]:
         yield server
     finally:
         processes.stop(process)
+
+
+class RestartableS3Server:
+    """moto_server on one port that a fault test stops and starts again; moto keeps its buckets
+    in memory, so each start creates the (empty) bucket again."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.server = S3Server(
+            endpoint_url=f"http://127.0.0.1:{self.port}", bucket=f"reports-{uuid.uuid4().hex[:8]}"
+        )
+        self.process = None
+
+    def start(self) -> RestartableS3Server:
+        LOG_DIR.mkdir(parents=True, exist_ok=True)
+        command = [sys.executable, "-m", "moto.server", "--host", "127.0.0.1"]
+        self.process = processes.spawn(
+            [*command, "--port", str(self.port)], log_path=LOG_DIR / f"moto-{self.port}.log"
+        )
+        wait_for(
+            lambda: self.process.poll() is not None or accepts(self.port),
+            timeout=30,
+            what="moto's S3 server",
+        )
+        assert self.process.poll() is None, f"moto_server exited with {self.process.returncode}"
+        self.server.client().create_bucket(Bucket=self.server.bucket)
+        return self
+
+    def stop(self) -> None:
+        if self.process:
+            processes.stop(self.process)
+        wait_for(lambda: not accepts(self.port), timeout=10, what="moto to stop")

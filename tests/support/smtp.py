@@ -3,6 +3,7 @@ login, answering by recipient (see `Handler`). It runs in a thread of the test p
 
 from __future__ import annotations
 
+import asyncio
 import email
 import shutil
 import ssl
@@ -48,6 +49,7 @@ class Handler:
     received: list[Received] = field(default_factory=list)
     data_attempts: Counter = field(default_factory=Counter)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    delay: float = 0.0  # seconds before answering DATA: a slow server keeps tasks waiting
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address.startswith("reject"):
@@ -56,6 +58,8 @@ class Handler:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.delay:
+            await asyncio.sleep(self.delay)
         rcpt = envelope.rcpt_tos[0]
         with self.lock:
             self.data_attempts[rcpt] += 1

@@ -1,5 +1,5 @@
-"""`manage.py beat_health`: exit 0 when exactly one beat ticks, 1 otherwise (compose's healthcheck
-of the beat service, which serves no port to probe)."""
+"""`manage.py beat_health`: exit 0 when a beat holding the lease ticks, 1 otherwise (compose's
+healthcheck of the beat service, which serves no port to probe)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from tasks_app.selectors.beat import beat_status
 
 class Command(BaseCommand):
     help = (
-        "Check beat's heartbeat: exit 0 when exactly one beat ticked within "
+        "Check beat's heartbeat: exit 0 when a beat holding the lease ticked within "
         "BEAT_DOWN_AFTER_SECONDS, else exit 1 with the reason."
     )
 

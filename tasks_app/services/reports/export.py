@@ -13,6 +13,7 @@ import json
 import logging
 import os
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 from uuid import UUID
@@ -81,8 +82,7 @@ def report_generate(
             else:
                 rows = _export_portable(report.filters, out, progress)
         with tmp.open("rb") as content:
-            name = f"users-{started:%Y%m%d-%H%M%S}-{str(report.pk)[:8]}.csv"
-            report.file.save(name, _LocalFile(content, path=tmp), save=False)
+            _save_to_storage(report, content, tmp=tmp, started=started)
         finished = timezone.now()
         completed = UserReport.objects.filter(pk=report.pk, status=Status.RUNNING).update(
             status=Status.COMPLETED,
@@ -110,6 +110,30 @@ def report_generate(
         "file": report.file.name,
         "generated_at": finished.isoformat(),
     }
+
+
+def _save_to_storage(
+    report: UserReport, content: IO[bytes], *, tmp: Path, started: datetime
+) -> None:
+    """Save the finished file; a save cut short (a full disk, a time limit) may have left part
+    of it under its name (Django's move across file systems copies and never removes it), so
+    that is removed before the error goes on."""
+    field = report.file.field
+    name = field.generate_filename(
+        report, f"users-{started:%Y%m%d-%H%M%S}-{str(report.pk)[:8]}.csv"
+    )
+    try:
+        report.file.name = report.file.storage.save(
+            name, _LocalFile(content, path=tmp), max_length=field.max_length
+        )
+    except BaseException:
+        try:
+            if report.file.storage.exists(name):
+                report.file.storage.delete(name)
+        except Exception:  # the storage is unreachable: nothing of it was written either
+            logger.warning("could not check for a partial report file %s", name, exc_info=True)
+        raise
+    tmp.unlink(missing_ok=True)  # a storage that copies it (S3) leaves it behind
 
 
 class _Progress:
