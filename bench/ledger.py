@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import statistics
 import subprocess
 import sys
@@ -32,6 +33,11 @@ from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
+# As deployed: debug off (Django's debug cursor times and logs every query, in this process and in
+# the workers, which inherit these), one shared cache, a key of its own.
+os.environ.setdefault("DJANGO_DEBUG", "false")
+os.environ.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(50))
+os.environ.setdefault("SINGLE_PROCESS", "true")
 from bench.support import setup_django  # noqa: E402
 
 setup_django()
@@ -50,9 +56,7 @@ CONCURRENCY = 4
 
 
 def worker_env(**extra: str) -> dict[str, str]:
-    env = dict(os.environ, PYTHONUNBUFFERED="1", **extra)
-    env.setdefault("DJANGO_DEBUG", "true")
-    return env
+    return dict(os.environ, PYTHONUNBUFFERED="1", **extra)
 
 
 def run_worker(app_module: str, queue: str, env: dict[str, str]) -> subprocess.Popen:

@@ -8,6 +8,7 @@ With nothing set, a task queued on a worker names the task that queued it, and o
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -67,8 +68,14 @@ def current_trigger() -> TaskTrigger:
 
     if current_task and not current_task.request.called_directly:
         return TaskTrigger(Trigger.TASK, label=current_task.name)
-    if Path(sys.argv[0]).name == "manage.py" and len(sys.argv) > 1:
-        return TaskTrigger(Trigger.COMMAND, label=sys.argv[1])
+    return _process_trigger(tuple(sys.argv[:2]))
+
+
+@functools.cache
+def _process_trigger(argv: tuple[str, ...]) -> TaskTrigger:
+    """`manage.py <command>` names the command; any other process is a service."""
+    if len(argv) > 1 and Path(argv[0]).name == "manage.py":
+        return TaskTrigger(Trigger.COMMAND, label=argv[1])
     return TaskTrigger(Trigger.SERVICE)
 
 
