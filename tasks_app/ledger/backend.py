@@ -19,10 +19,15 @@ if not apps.ready and not apps.loading:
     # task, before anything set Django up; the backend's models need it.
     django.setup()
 
+import logging
+
 from celery import states
+from django.db import InterfaceError, OperationalError
 from django_celery_results.backends.database import DatabaseBackend
 
 from tasks_app.ledger.attempts import attempt_finish
+
+logger = logging.getLogger(__name__)
 
 
 class LedgerBackend(DatabaseBackend):
@@ -38,12 +43,20 @@ class LedgerBackend(DatabaseBackend):
         }
         if request is not None and getattr(request, "hostname", None):
             fields["worker"] = request.hostname
-        stored = attempt_finish(
-            task_id=task_id,
-            attempt=getattr(request, "ledger_attempt", None),
-            status=status,
-            fields=fields,
-        )
+        try:
+            stored = attempt_finish(
+                task_id=task_id,
+                attempt=getattr(request, "ledger_attempt", None),
+                status=status,
+                fields=fields,
+            )
+        except (OperationalError, InterfaceError):
+            if status != states.RETRY:
+                raise
+            # The database is down (LedgerTask retries for that): the retry is already queued
+            # and its attempt records what happens; failing here would record a FAILURE.
+            logger.warning("task %s: retry not recorded, the database is unreachable", task_id)
+            return encoded
         if not stored:
             return super()._store_result(task_id, result, status, traceback, request, using)
         return encoded
