@@ -42,4 +42,6 @@ def beat_lease_take(*, holder: str, seconds: int | None = None) -> bool:
 
 def beat_lease_release(*, holder: str) -> None:
     """Free the lease at once (a beat that stops), so a standby need not wait for its expiry."""
-    BeatLease.objects.filter(name=LEASE, holder=holder).update(expires_at=Now())
+    # Long expired, not "now": the clock's resolution (SQLite's milliseconds) must not leave it
+    # held for one more tick.
+    BeatLease.objects.filter(name=LEASE, holder=holder).update(expires_at=_FREE)
