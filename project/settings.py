@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import sys
 from datetime import timedelta
+from pathlib import Path
 
 from kombu import Exchange, Queue
 
 from project.env import VAR_DIR, ConfigurationError, load_env
 from project.logging import logging_config
+
+PROJECT_DIR = Path(__file__).resolve().parent
 
 try:
     ENV = load_env()
@@ -65,7 +68,7 @@ CONTENT_SECURITY_POLICY = {
 INSTALLED_APPS = [
     # First: its `changepassword` command replaces django.contrib.auth's (accounts.services).
     "accounts",
-    "django.contrib.admin",
+    "project.apps.AdminConfig",  # django.contrib.admin with the project's site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -89,6 +92,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "project.timezones.ViewerTimeZoneMiddleware",  # dates in the viewer's time zone
     "tasks_app.ledger.middleware.TaskTriggerMiddleware",  # who queued a task (tasks_app.ledger)
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -100,7 +104,7 @@ WSGI_APPLICATION = "project.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        "DIRS": [PROJECT_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -154,6 +158,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
+STATICFILES_DIRS = [PROJECT_DIR / "static"]
 STATIC_ROOT = ENV.static_root
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns about a missing folder
 # Report files: the local disk in the embedded run; with REPORT_STORAGE=s3 a private bucket (S3,

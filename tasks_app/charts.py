@@ -23,19 +23,33 @@ from project.svg import (
 )
 from tasks_app.selectors.charts import DAY, WEEK, Bucket, task_run_times, task_throughput
 
-# (window, bucket length, a tick at every multiple of (UTC), tick format, name in headings)
+# (window, bucket length, a tick at every multiple of (the viewer's wall clock), tick format,
+# name in headings)
 WINDOWS = (
     (DAY, datetime.timedelta(minutes=15), datetime.timedelta(hours=4), "%H:%M", "24 hours"),
     (WEEK, datetime.timedelta(hours=1), datetime.timedelta(days=1), "%a %d", "7 days"),
 )
-EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
-ZERO = datetime.timedelta(0)
+WALL_EPOCH = datetime.datetime(1970, 1, 1)
 
 
 @dataclass(frozen=True)
 class Chart:
     heading: str
     svg: SafeString
+
+
+def _passes_tick(
+    start: datetime.datetime, step: datetime.timedelta, every: datetime.timedelta
+) -> bool:
+    """Whether a multiple of `every` on the viewer's wall clock (04:00, midnight) falls in
+    (start - step, start]: at the bucket's start in UTC, in the bucket after it in a zone half an
+    hour off UTC, so that such zones get their ticks too."""
+    before = timezone.localtime(start - step)
+    return _wall(start) // every != _wall(before) // every
+
+
+def _wall(moment: datetime.datetime) -> datetime.timedelta:
+    return moment.replace(tzinfo=None) - WALL_EPOCH
 
 
 def _per_minute(value: float) -> str:
@@ -57,11 +71,13 @@ def _throughput_charts(
     tick_format: str,
     name: str,
 ) -> list[Chart]:
-    span = f"{buckets[0].start:%Y-%m-%d %H:%M} to {buckets[-1].start + step:%Y-%m-%d %H:%M} UTC"
+    starts = [timezone.localtime(b.start) for b in buckets]
+    end = timezone.localtime(buckets[-1].start + step)
+    span = f"{starts[0]:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M %Z}"
     size = f"{step / datetime.timedelta(minutes=1):.0f}-minute buckets"
     ticks = [
-        f"{b.start:{tick_format}}" if (b.start - EPOCH) % tick_every == ZERO else ""
-        for b in buckets
+        f"{start:{tick_format}}" if _passes_tick(start, step, tick_every) else ""
+        for start in starts
     ]
     finished = sum(b.finished for b in buckets)
     failed, decided = sum(b.failed for b in buckets), sum(b.succeeded + b.failed for b in buckets)
@@ -69,21 +85,21 @@ def _throughput_charts(
     rate = [
         Column(
             b.per_minute,
-            f"{b.start:%a %H:%M}: {_per_minute(b.per_minute)} per minute ({b.finished} tasks)",
+            f"{start:%a %H:%M}: {_per_minute(b.per_minute)} per minute ({b.finished} tasks)",
             tick,
         )
-        for b, tick in zip(buckets, ticks, strict=True)
+        for b, start, tick in zip(buckets, starts, ticks, strict=True)
     ]
     failures = [
         Column(
             b.failure_rate,
-            f"{b.start:%a %H:%M}: no task succeeded or failed"
+            f"{start:%a %H:%M}: no task succeeded or failed"
             if b.failure_rate is None
-            else f"{b.start:%a %H:%M}: {_percent(b.failure_rate)} failed"
+            else f"{start:%a %H:%M}: {_percent(b.failure_rate)} failed"
             f" ({b.failed} of {b.succeeded + b.failed})",
             tick,
         )
-        for b, tick in zip(buckets, ticks, strict=True)
+        for b, start, tick in zip(buckets, starts, ticks, strict=True)
     ]
     peak = max(b.per_minute for b in buckets)
     return [

@@ -85,6 +85,9 @@ class UserAdmin(DjangoUserAdmin):
 
     # Admins manage users here as they do through the API (accounts.permissions.IsAdmin);
     # only super admins change admins, or delete anyone.
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_active and request.user.is_staff
+
     def has_view_permission(self, request: HttpRequest, obj: User | None = None) -> bool:
         return request.user.is_active and request.user.is_staff
 

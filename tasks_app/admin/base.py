@@ -17,3 +17,13 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
+
+
+class NamedListAdmin(admin.ModelAdmin):
+    """A list headed by its name on the admin index (project.admin_site), "Task history" rather
+    than Django's "Select task result to view": a library's model names itself otherwise."""
+
+    list_title = ""
+
+    def changelist_view(self, request: HttpRequest, extra_context=None):
+        return super().changelist_view(request, {"title": self.list_title, **(extra_context or {})})

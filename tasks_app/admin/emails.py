@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.defaultfilters import pluralize
 
-from tasks_app.admin.base import ReadOnlyAdmin
+from tasks_app.admin.base import NamedListAdmin, ReadOnlyAdmin
 from tasks_app.models import EmailLog
 from tasks_app.services.emails.actions import EmailActionRefused, email_cancel, email_retry
 
@@ -18,7 +18,8 @@ REFUSALS_SHOWN = 10  # a page of 50 refusals would bury the one line that matter
 
 
 @admin.register(EmailLog)
-class EmailLogAdmin(ReadOnlyAdmin):
+class EmailLogAdmin(NamedListAdmin, ReadOnlyAdmin):
+    list_title = "Email log"
     list_display = ["id", "recipient", "subject", "status", "attempts", "created_at", "sent_at"]
     list_filter = ["status", "created_at", "sent_at"]
     search_fields = ["recipient", "subject", "message_id", "task_id", "idempotency_key"]

@@ -21,7 +21,8 @@ from django_celery_results.admin import TaskResultAdmin as BaseTaskResultAdmin
 from django_celery_results.models import TaskResult
 
 from project.paginators import EstimatedCountPaginator
-from tasks_app.admin.base import ReadOnlyAdmin
+from project.timezones import local_time
+from tasks_app.admin.base import NamedListAdmin, ReadOnlyAdmin
 from tasks_app.charts import overview_charts
 from tasks_app.models import TaskOverview
 from tasks_app.selectors.broker import monitored_queues, queue_lengths, workers_online
@@ -105,7 +106,8 @@ admin.site.unregister(TaskResult)
 
 
 @admin.register(TaskResult)
-class TaskResultAdmin(BaseTaskResultAdmin):
+class TaskResultAdmin(NamedListAdmin, BaseTaskResultAdmin):
+    list_title = "Task history"
     list_display = (
         "task_name",
         "arguments",
@@ -172,12 +174,12 @@ class TaskResultAdmin(BaseTaskResultAdmin):
             return "Not recorded at enqueue (sent outside the task-queue port)."
         parts = [self.trigger(obj), record.trigger_label, f"queue {record.queue}"]
         if record.eta:
-            parts.append(f"not before {record.eta:%Y-%m-%d %H:%M:%S}")
+            parts.append(f"not before {local_time(record.eta)}")
         if task_status(obj) == WAITING:
             parts.append(f"waiting for the broker ({record.publish_failures} failed publishes)")
         if record.cancelled_at:
             who = record.cancelled_by.username if record.cancelled_by else "someone"
-            parts.append(f"cancelled by {who} at {record.cancelled_at:%Y-%m-%d %H:%M:%S}")
+            parts.append(f"cancelled by {who} at {local_time(record.cancelled_at)}")
         return "; ".join(part for part in parts if part)
 
     @admin.display(description="attempts")
@@ -197,7 +199,7 @@ class TaskResultAdmin(BaseTaskResultAdmin):
                     (
                         a.number,
                         a.worker,
-                        f"{a.started_at:%Y-%m-%d %H:%M:%S}",
+                        local_time(a.started_at),
                         _seconds(a.wait_seconds),
                         _seconds(a.runtime_seconds),
                         "lost (worker died)"

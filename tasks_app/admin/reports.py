@@ -18,6 +18,7 @@ from django.utils.http import urlencode
 from django_celery_results.models import TaskResult
 
 from project.errors import ApplicationError
+from tasks_app.admin.base import NamedListAdmin
 from tasks_app.downloads import ReportFileGone, report_file_response
 from tasks_app.models import UserReport
 from tasks_app.services.reports.actions import REPORTS_PERMISSION, report_cancel, report_retry
@@ -25,7 +26,8 @@ from tasks_app.services.reports.housekeeping import report_delete
 
 
 @admin.register(UserReport)
-class UserReportAdmin(admin.ModelAdmin):
+class UserReportAdmin(NamedListAdmin):
+    list_title = "Reports"
     """Reports are made by the action, the API or manage.py; here they are watched and fetched."""
 
     list_display = [

@@ -14,6 +14,7 @@ from django_celery_beat.admin import PeriodicTaskForm
 from django_celery_beat.models import PeriodicTask
 from django_celery_results.models import TaskResult
 
+from tasks_app.admin.base import NamedListAdmin
 from tasks_app.selectors.schedules import schedule_next_run
 from tasks_app.services.schedules import (
     schedule_check_interval,
@@ -47,7 +48,8 @@ class ScheduleForm(PeriodicTaskForm):
 
 
 @admin.register(PeriodicTask)
-class ScheduleAdmin(BasePeriodicTaskAdmin):
+class ScheduleAdmin(NamedListAdmin, BasePeriodicTaskAdmin):
+    list_title = "Schedules"
     form = ScheduleForm
     list_display = (
         "name",

@@ -89,6 +89,8 @@ class EmailLog(models.Model):
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["status", "created_at"], name="emaillog_status_created")]
+        verbose_name = "email"
+        verbose_name_plural = "email log"
 
     def __str__(self) -> str:
         return f"email {self.pk} ({self.status})"

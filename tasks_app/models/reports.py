@@ -77,7 +77,7 @@ class UserReport(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        verbose_name = "user report"
+        verbose_name = "report"
 
     def __str__(self) -> str:
         return f"user report {str(self.pk)[:8]} ({self.status})"

@@ -73,9 +73,17 @@ def chromium():
 
 
 @pytest.fixture
-def page(request, chromium, live_server):
+def viewer_timezone() -> str:
+    """The browser's time zone; a test module overrides this fixture to be somewhere else."""
+    return "UTC"
+
+
+@pytest.fixture
+def page(request, chromium, live_server, viewer_timezone):
     """A fresh browser context (no cookies) for each test; a screenshot when the test failed."""
-    context = chromium.new_context(base_url=live_server.url, viewport=VIEWPORT)
+    context = chromium.new_context(
+        base_url=live_server.url, viewport=VIEWPORT, timezone_id=viewer_timezone
+    )
     context.set_default_timeout(15_000)
     page = context.new_page()
     yield page

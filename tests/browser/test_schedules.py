@@ -29,7 +29,7 @@ def test_cleanup_schedule_is_edited_run_now_and_its_run_found_in_the_history(
 ):
     login(page, super_admin)
     page.goto("/admin/")
-    page.get_by_role("link", name="Periodic tasks", exact=True).click()
+    page.locator("#schedules-periodictask a").click()
     page.locator("#result_list").get_by_role("link", name=CLEANUP, exact=True).click()
 
     page.select_option("#id_interval", label="every 2 hours")

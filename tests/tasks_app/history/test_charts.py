@@ -4,15 +4,19 @@ the SVG on the page, and a constant number of queries however large the history.
 from __future__ import annotations
 
 import datetime
+import re
+import zoneinfo
 
 import pytest
 from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 from django_celery_results.models import TaskResult
 
 from project.svg import nice_ceiling
+from tasks_app.charts import overview_charts
 from tasks_app.models import TaskAttempt
 from tasks_app.selectors.charts import DAY, WEEK, task_run_times, task_throughput
 from tasks_app.services.history_buckets import history_buckets_count
@@ -93,6 +97,31 @@ def test_last_7_days_in_hourly_buckets(history):
     counts = {b.start: b.finished for b in buckets if b.finished}
     assert counts == {_at(12, 0): 2, _at(11, 0): 5, _at(11, 0, days_ago=1): 1}
     assert buckets[-2].failure_rate == pytest.approx(1 / 4)
+
+
+def _ticks(chart) -> list[str]:
+    """The axis labels of a column chart (the value axis' numbers left out)."""
+    return [
+        t for t in re.findall(r">([^<]+)</text>", str(chart.svg)) if not re.fullmatch(r"[\d.,]+", t)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("zone", "day_ticks", "week_ticks", "span_end"),
+    [
+        ("UTC", ["16:00", "20:00", "00:00"], ["Fri 27", "Sat 28"], "2026-12-03 12:15 UTC"),
+        ("Asia/Tokyo", ["00:00", "04:00", "08:00"], ["Fri 27", "Sat 28"], "2026-12-03 21:15 JST"),
+        # Half an hour off UTC: the hourly buckets start at :30, a day's tick comes at 00:30.
+        ("Asia/Kolkata", ["20:00", "00:00", "04:00"], ["Fri 27", "Sat 28"], "2026-12-03 17:45 IST"),
+    ],
+)
+def test_chart_times_are_in_the_viewers_time_zone(history, zone, day_ticks, week_ticks, span_end):
+    with timezone.override(zoneinfo.ZoneInfo(zone)):
+        day_rate, _, week_rate, *_ = overview_charts(now=NOW)
+
+    assert _ticks(day_rate)[:3] == day_ticks and len(_ticks(day_rate)) == 6
+    assert _ticks(week_rate)[:2] == week_ticks and len(_ticks(week_rate)) == 7
+    assert f"to {span_end};" in str(day_rate.svg)
 
 
 def test_counted_quarters_are_read_and_only_the_rest_is_counted_in_the_history(history):

@@ -1,0 +1,100 @@
+"""The admin index leads to what people come to do (project.admin_site), and dates show in the
+viewer's time zone (project.timezones)."""
+
+from __future__ import annotations
+
+import datetime
+import re
+
+import pytest
+from django.urls import reverse
+
+from accounts import backends
+from accounts.models import Role
+from tests.factories import AdminFactory, UserFactory
+
+INDEX = reverse("admin:index")
+SECTIONS = ["Reports", "Schedules", "Task history", "Email log", "Users"]
+
+
+def _captions(html: str) -> list[str]:
+    return re.findall(r'<caption><a href="[^"]*" class="section">([^<]+)</a></caption>', html)
+
+
+@pytest.mark.django_db
+def test_index_groups_the_admin_by_what_people_come_to_do(client, super_admin):
+    client.force_login(super_admin)
+    html = client.get(INDEX).content.decode()
+
+    assert _captions(html) == SECTIONS
+    assert "What would you like to do?" in html
+    assert "follow its progress, download the file" in html
+    new_report = reverse("admin:accounts_user_changelist")
+    assert f'<a href="{new_report}" class="addlink">New report: choose users</a>' in html
+    for url, name in [
+        (reverse("admin:tasks_app_userreport_changelist"), "Reports"),
+        (reverse("admin:django_celery_beat_periodictask_changelist"), "Schedules"),
+        (reverse("admin:django_celery_results_taskresult_changelist"), "Task history"),
+        (reverse("admin:tasks_app_taskoverview_changelist"), "Overview"),
+        (reverse("admin:tasks_app_emaillog_changelist"), "Email log"),
+        (reverse("admin:accounts_authsession_changelist"), "Sessions"),
+    ]:
+        assert f'<a href="{url}">{name}</a>' in html
+
+
+@pytest.mark.django_db
+def test_index_shows_only_the_sections_a_staff_user_may_use(client, monkeypatch):
+    """An ADMIN (accounts.backends' role permissions) sees reports, schedules, history and users,
+    not the email log; without the report permission, no way to start a report."""
+    admin = AdminFactory()
+    client.force_login(admin)
+    html = client.get(INDEX).content.decode()
+    assert _captions(html) == ["Reports", "Schedules", "Task history", "Users"]
+    assert "New report: choose users" in html
+
+    granted = backends.ROLE_PERMISSIONS[Role.ADMIN] - {"tasks_app.add_userreport"}
+    monkeypatch.setitem(backends.ROLE_PERMISSIONS, Role.ADMIN, granted)
+    html = client.get(INDEX).content.decode()
+    assert "Reports" in _captions(html)
+    assert "New report: choose users" not in html
+
+
+@pytest.mark.django_db
+def test_app_pages_the_sidebar_and_list_headings_follow_the_index(client, super_admin):
+    client.force_login(super_admin)
+    app_page = client.get(reverse("admin:app_list", args=["tasks_app"])).content.decode()
+    assert "Email log" in app_page and "Reports" in app_page  # the app's own page
+
+    changelist = client.get(reverse("admin:tasks_app_emaillog_changelist")).content.decode()
+    sidebar = changelist[changelist.index('id="nav-sidebar"') :]
+    assert 'class="app-emails module current-app"' in sidebar
+    assert 'class="app-schedules module"' in sidebar
+
+    for name, url in [
+        ("Task history", reverse("admin:django_celery_results_taskresult_changelist")),
+        ("Schedules", reverse("admin:django_celery_beat_periodictask_changelist")),
+        ("Reports", reverse("admin:tasks_app_userreport_changelist")),
+        ("Email log", reverse("admin:tasks_app_emaillog_changelist")),
+    ]:
+        assert f"<h1>{name}</h1>" in client.get(url).content.decode()  # the index's name
+
+
+@pytest.mark.django_db
+def test_dates_show_in_the_zone_the_browser_names(client, super_admin):
+    created = datetime.datetime(2026, 12, 3, 23, 30, tzinfo=datetime.UTC)
+    user = UserFactory(username="tokyo.reader")
+    type(user).objects.filter(pk=user.pk).update(created_at=created)
+    client.force_login(super_admin)
+    users = reverse("admin:accounts_user_changelist") + "?q=tokyo.reader"
+
+    assert "Dec. 3, 2026, 11:30 p.m." in client.get(users).content.decode()  # TIME_ZONE, UTC
+    client.cookies["viewer_tz"] = "Asia/Tokyo"
+    assert "Dec. 4, 2026, 8:30 a.m." in client.get(users).content.decode()
+    client.cookies["viewer_tz"] = "Not/A_Zone"
+    assert "Dec. 3, 2026, 11:30 p.m." in client.get(users).content.decode()
+
+
+@pytest.mark.django_db
+def test_every_admin_page_loads_the_script_that_names_the_zone(client):
+    html = client.get(reverse("admin:login")).content.decode()
+    assert re.search(r'<script src="[^"]*project/viewer-timezone[^"]*\.js" defer></script>', html)
