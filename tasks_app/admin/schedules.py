@@ -34,7 +34,14 @@ admin.site.unregister(PeriodicTask)
 
 
 class ScheduleForm(PeriodicTaskForm):
-    """django-celery-beat's form, with the API's floor on intervals."""
+    """django-celery-beat's form, with the API's floor on intervals, and a registered task shown
+    selected in "Task (registered)" (upstream leaves it blank and shows the name as custom)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        registered = {name for name, _ in self.fields["regtask"].widget.choices if name}
+        if self.instance.pk and self.instance.task in registered:
+            self.initial.update(regtask=self.instance.task, task="")
 
     def clean(self):
         cleaned_data = super().clean()

@@ -57,3 +57,18 @@ def test_enable_and_disable_actions_count_only_what_changed(
     assert set(
         PeriodicTask.objects.filter(pk__in=[first.pk, second.pk]).values_list("enabled", flat=True)
     ) == {enabled}
+
+
+@pytest.mark.django_db
+def test_change_page_selects_the_schedules_registered_task(client, super_admin):
+    """django-celery-beat's form leaves "Task (registered)" blank on a change page and shows the
+    name in "Task (custom)"; ours selects it among the registered tasks."""
+    schedule = PeriodicTask.objects.get(name="cleanup-expired-sessions")
+    client.force_login(super_admin)
+
+    page = client.get(reverse("admin:django_celery_beat_periodictask_change", args=[schedule.pk]))
+
+    form = page.context["adminform"].form
+    assert form["regtask"].value() == "tasks_app.cleanup_sessions"
+    assert form["task"].value() == ""
+    assert '<option value="tasks_app.cleanup_sessions" selected>' in page.content.decode()
