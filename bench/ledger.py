@@ -14,8 +14,10 @@ own attempt times for the project).
 enqueue: each variant is a transaction that writes one row of its own (as a web request does) and
 sends one task: baseline `transaction.on_commit(send_task)`, against the port's `enqueue`. Bulk:
 one transaction writing 1,000 rows and sending 1,000 tasks, `on_commit` per task against
-`enqueue_many`. Variants alternate in blocks of 20 transactions (bulk: one each), so a busy moment
-falls on both alike; each round's ratio is of the summed times, and the median ratio is printed.
+`enqueue_many`. A third variant is the floor of any design that records the task in the caller's
+transaction: the baseline plus the record's bare INSERT, nothing else. Variants take turns in
+blocks of 20 transactions (bulk: one each), so a busy moment falls on all alike; each round's
+ratio is of the summed times, and the median ratio is printed.
 The publish marks the port leaves to its thread are counted at the end: none is skipped.
 """
 
@@ -45,9 +47,11 @@ setup_django()
 import redis  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
+from django.utils import timezone  # noqa: E402
 from django_celery_results.models import TaskResult  # noqa: E402
 
 from project.celery import app as project_app  # noqa: E402
+from tasks_app.ledger.enqueue import _insert_sql  # noqa: E402
 from tasks_app.ledger.published import flush_published_marks  # noqa: E402
 from tasks_app.models import TaskAttempt, TaskRecord  # noqa: E402
 from tasks_app.queue import PublishOptions, get_task_queue  # noqa: E402
@@ -159,6 +163,22 @@ def enqueue_rounds(transactions: int, rounds: int) -> None:
             write_row()
             port.enqueue("tasks_app.ping", queue=queue)
 
+    record_sql = _insert_sql(1)
+
+    def floor_one() -> None:
+        """The least the port could add: the baseline plus the record's INSERT, its values made
+        up front, with no other work (no trigger, options or publish marks)."""
+        with transaction.atomic():
+            write_row()
+            with connection.cursor() as cursor:
+                cursor.execute(record_sql, (str(uuid.uuid4()), *floor_values))
+            transaction.on_commit(lambda: project_app.send_task("tasks_app.ping", queue=queue))
+
+    # Its records name a queue of their own, to be told from the port's and deleted at the end.
+    floor_values = ("[]", "{}", "tasks_app.ping", "", f"{queue}-floor", None, "{}", "service")
+    floor_values += (None, "")
+    floor_values += (timezone.now(),)
+
     def baseline_bulk() -> None:
         with transaction.atomic():
             for _ in range(1000):
@@ -180,12 +200,12 @@ def enqueue_rounds(transactions: int, rounds: int) -> None:
     # Small blocks, alternating which variant goes first: a busy moment of the machine falls on
     # both variants alike. Rates per round from the summed time of each variant's blocks.
     block = 20
-    ratios: dict[str, list[float]] = {"one": [], "bulk": []}
+    ratios: dict[str, list[float]] = {"one": [], "floor": [], "bulk": []}
     for n in range(rounds):
-        spent = dict.fromkeys(("base", "port", "bbulk", "pbulk"), 0.0)
+        spent = dict.fromkeys(("base", "port", "floor", "bbulk", "pbulk"), 0.0)
         for b in range(transactions // block):
-            pairs = [("base", baseline_one), ("port", port_one)]
-            for name, function in pairs if b % 2 else pairs[::-1]:
+            trio = [("base", baseline_one), ("port", port_one), ("floor", floor_one)]
+            for name, function in trio[b % 3 :] + trio[: b % 3]:
                 spent[name] += timed(function, block)
         for b in range(4):
             pairs = [("bbulk", baseline_bulk), ("pbulk", port_bulk)]
@@ -193,17 +213,20 @@ def enqueue_rounds(transactions: int, rounds: int) -> None:
                 spent[name] += timed(function, 1)
         one, bulk = transactions // block * block, 4 * 1000
         ratios["one"].append(spent["base"] / spent["port"])
+        ratios["floor"].append(spent["base"] / spent["floor"])
         ratios["bulk"].append(spent["bbulk"] / spent["pbulk"])
         print(
             f"round {n + 1}: on_commit(send_task) {one / spent['base']:.0f}/s, "
-            f"port {one / spent['port']:.0f}/s ({ratios['one'][-1]:.2f}x); bulk "
+            f"port {one / spent['port']:.0f}/s ({ratios['one'][-1]:.2f}x), "
+            f"bare record INSERT {one / spent['floor']:.0f}/s ({ratios['floor'][-1]:.2f}x); bulk "
             f"{bulk / spent['bbulk']:.0f} vs {bulk / spent['pbulk']:.0f} tasks/s "
             f"({ratios['bulk'][-1]:.2f}x)",
             flush=True,
         )
     print(
         f"enqueue, one row + one task per transaction, port against on_commit(send_task): "
-        f"median {statistics.median(ratios['one']):.2f}x over {rounds} rounds"
+        f"median {statistics.median(ratios['one']):.2f}x over {rounds} rounds; the floor (the "
+        f"baseline plus the record's bare INSERT): median {statistics.median(ratios['floor']):.2f}x"
     )
     print(
         f"bulk, 1,000 rows + 1,000 tasks per transaction, enqueue_many against on_commit "
@@ -219,6 +242,7 @@ def enqueue_rounds(transactions: int, rounds: int) -> None:
     redis.Redis.from_url(settings.CELERY_BROKER_URL).delete(queue)
     TaskResult.objects.filter(task_id__in=records.values("pk")).delete()
     records.delete()
+    TaskRecord.objects.filter(queue=f"{queue}-floor").delete()
 
 
 def main() -> None:

@@ -80,7 +80,7 @@ class UserReport(models.Model):
         verbose_name = "report"
 
     def __str__(self) -> str:
-        return f"user report {str(self.pk)[:8]} ({self.status})"
+        return f"report {str(self.pk)[:8]} ({self.status})"
 
     @property
     def duration(self) -> timedelta | None:
