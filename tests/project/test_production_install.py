@@ -65,11 +65,15 @@ IMPORT_EVERYTHING = """
 import importlib
 import django
 django.setup()
+from django.apps import apps
 from django.conf import settings
 from django.core.files.storage import storages
 from kombu import Connection
-for app in settings.INSTALLED_APPS:
-    importlib.import_module(app)
+from project.celery import app
+for config in apps.get_app_configs():
+    importlib.import_module(config.name)
+importlib.import_module(settings.ROOT_URLCONF)  # every view, API and admin module
+app.loader.import_default_modules()  # every task module
 print(type(storages["default"]).__module__)
 with Connection(settings.CELERY_BROKER_URL) as connection:
     connection.ensure_connection(max_retries=1)
