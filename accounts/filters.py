@@ -77,6 +77,23 @@ class MomentFilter(django_filters.DateTimeFilter):
         return super().filter(qs, value.astimezone(UTC) if value else value)
 
 
+def moment_range(field_name: str, verb: str) -> tuple[MomentFilter, MomentFilter]:
+    """`created_after` (inclusive) and `created_before` (exclusive) on one date field, for every
+    list that filters by when its rows were made."""
+    return (
+        MomentFilter(
+            field_name=field_name,
+            lookup_expr="gte",
+            help_text=f"{verb} at or after this ISO 8601 date or datetime (inclusive).",
+        ),
+        MomentFilter(
+            field_name=field_name,
+            lookup_expr="lt",
+            help_text=f"{verb} before this ISO 8601 date or datetime (exclusive).",
+        ),
+    )
+
+
 class UserFilterForm(forms.Form):
     """The rule across fields: a creation range must not be empty (nor backwards)."""
 
@@ -93,16 +110,7 @@ class UserFilterSet(django_filters.FilterSet):
         choices=Role.choices, help_text="Only this role: USER, ADMIN or SUPER_ADMIN (any case)."
     )
     is_active = StrictBooleanFilter(help_text="Only active (true) or inactive (false) users.")
-    created_after = MomentFilter(
-        field_name="created_at",
-        lookup_expr="gte",
-        help_text="Created at or after this ISO 8601 date or datetime (inclusive).",
-    )
-    created_before = MomentFilter(
-        field_name="created_at",
-        lookup_expr="lt",
-        help_text="Created before this ISO 8601 date or datetime (exclusive).",
-    )
+    created_after, created_before = moment_range("created_at", "Created")
     search = django_filters.CharFilter(
         method="filter_search", max_length=254, help_text="Part of the username or email."
     )

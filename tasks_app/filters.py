@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django_celery_results.models import TaskResult
 
-from accounts.filters import MomentFilter
+from accounts.filters import moment_range
 from tasks_app.models.ledger import Trigger
 from tasks_app.selectors.ledger import task_status_q, task_statuses
 
@@ -38,16 +38,7 @@ class TaskFilterSet(django_filters.FilterSet):
     queue = django_filters.CharFilter(
         field_name="record__queue", max_length=200, help_text="Sent to this queue."
     )
-    created_after = MomentFilter(
-        field_name="date_created",
-        lookup_expr="gte",
-        help_text="Queued at or after this ISO 8601 date or datetime (inclusive).",
-    )
-    created_before = MomentFilter(
-        field_name="date_created",
-        lookup_expr="lt",
-        help_text="Queued before this ISO 8601 date or datetime (exclusive).",
-    )
+    created_after, created_before = moment_range("date_created", "Queued")
 
     class Meta:
         model = TaskResult

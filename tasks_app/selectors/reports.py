@@ -12,7 +12,7 @@ from django.db.models import Case, F, Q, QuerySet, TextField, Value, When
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast, Concat
 
-from accounts.filters import MomentFilter, UserFilterForm
+from accounts.filters import UserFilterForm, moment_range
 from accounts.models import User
 from accounts.selectors import user_list
 from tasks_app.models import UserReport
@@ -33,16 +33,7 @@ class ReportFilterSet(django_filters.FilterSet):
         max_length=150,
         help_text="Only reports requested by this username (any case).",
     )
-    created_after = MomentFilter(
-        field_name="created_at",
-        lookup_expr="gte",
-        help_text="Requested at or after this ISO 8601 date or datetime (inclusive).",
-    )
-    created_before = MomentFilter(
-        field_name="created_at",
-        lookup_expr="lt",
-        help_text="Requested before this ISO 8601 date or datetime (exclusive).",
-    )
+    created_after, created_before = moment_range("created_at", "Requested")
 
     class Meta:
         model = UserReport
