@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import datetime
 import re
+import zoneinfo
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts import backends
 from accounts.models import Role
+from project.timezones import local_time
 from tests.factories import AdminFactory, UserFactory
 
 INDEX = reverse("admin:index")
@@ -98,3 +101,11 @@ def test_dates_show_in_the_zone_the_browser_names(client, super_admin):
 def test_every_admin_page_loads_the_script_that_names_the_zone(client):
     html = client.get(reverse("admin:login")).content.decode()
     assert re.search(r'<script src="[^"]*project/viewer-timezone[^"]*\.js" defer></script>', html)
+
+
+def test_times_written_out_by_the_admin_follow_the_viewers_zone():
+    """The history's attempts, ETAs and cancellations are written with `local_time`."""
+    moment = datetime.datetime(2026, 12, 3, 23, 30, tzinfo=datetime.UTC)
+    assert local_time(moment) == "2026-12-03 23:30:00 UTC"
+    with timezone.override(zoneinfo.ZoneInfo("Asia/Tokyo")):
+        assert local_time(moment) == "2026-12-04 08:30:00 JST"
