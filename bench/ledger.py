@@ -164,6 +164,10 @@ def enqueue_rounds(transactions: int, rounds: int) -> None:
             port.enqueue("tasks_app.ping", queue=queue)
 
     record_sql = _insert_sql(1)
+    # The record's columns after its id; a queue of their own, to tell these records from the
+    # port's and delete them at the end.
+    floor_values = ("[]", "{}", "tasks_app.ping", "", f"{queue}-floor", None, "{}", "service")
+    floor_values += (None, "", timezone.now())
 
     def floor_one() -> None:
         """The least the port could add: the baseline plus the record's INSERT, its values made
@@ -173,11 +177,6 @@ def enqueue_rounds(transactions: int, rounds: int) -> None:
             with connection.cursor() as cursor:
                 cursor.execute(record_sql, (str(uuid.uuid4()), *floor_values))
             transaction.on_commit(lambda: project_app.send_task("tasks_app.ping", queue=queue))
-
-    # Its records name a queue of their own, to be told from the port's and deleted at the end.
-    floor_values = ("[]", "{}", "tasks_app.ping", "", f"{queue}-floor", None, "{}", "service")
-    floor_values += (None, "")
-    floor_values += (timezone.now(),)
 
     def baseline_bulk() -> None:
         with transaction.atomic():

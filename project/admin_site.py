@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import admin
+from django.db.models import Model
 from django.http import HttpRequest
 from django.urls import reverse
 
@@ -66,6 +67,13 @@ SECTIONS = (
         {"accounts.User": "Users", "accounts.AuthSession": "Sessions", "auth.Group": "Groups"},
     ),
 )
+
+
+def index_name(model: type[Model]) -> str:
+    """The name the index gives `model` (its list's heading too); else Django's own."""
+    label = f"{model._meta.app_label}.{model._meta.object_name}"
+    names = (section.models[label] for section in SECTIONS if label in section.models)
+    return next(names, str(model._meta.verbose_name_plural).capitalize())
 
 
 def _grouped(apps: list[dict[str, Any]], request: HttpRequest) -> list[dict[str, Any]]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.contrib import admin
 from django.http import HttpRequest
 
+from project.admin_site import index_name
+
 
 class ReadOnlyAdmin(admin.ModelAdmin):
     """Rows written by the pipeline only: people look, they do not add, edit or delete."""
@@ -23,7 +25,6 @@ class NamedListAdmin(admin.ModelAdmin):
     """A list headed by its name on the admin index (project.admin_site), "Task history" rather
     than Django's "Select task result to view": a library's model names itself otherwise."""
 
-    list_title = ""
-
     def changelist_view(self, request: HttpRequest, extra_context=None):
-        return super().changelist_view(request, {"title": self.list_title, **(extra_context or {})})
+        title = index_name(self.model)
+        return super().changelist_view(request, {"title": title, **(extra_context or {})})

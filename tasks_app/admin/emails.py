@@ -19,7 +19,6 @@ REFUSALS_SHOWN = 10  # a page of 50 refusals would bury the one line that matter
 
 @admin.register(EmailLog)
 class EmailLogAdmin(NamedListAdmin, ReadOnlyAdmin):
-    list_title = "Email log"
     list_display = ["id", "recipient", "subject", "status", "attempts", "created_at", "sent_at"]
     list_filter = ["status", "created_at", "sent_at"]
     search_fields = ["recipient", "subject", "message_id", "task_id", "idempotency_key"]

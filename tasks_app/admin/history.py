@@ -107,7 +107,6 @@ admin.site.unregister(TaskResult)
 
 @admin.register(TaskResult)
 class TaskResultAdmin(NamedListAdmin, BaseTaskResultAdmin):
-    list_title = "Task history"
     list_display = (
         "task_name",
         "arguments",

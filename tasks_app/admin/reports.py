@@ -27,7 +27,6 @@ from tasks_app.services.reports.housekeeping import report_delete
 
 @admin.register(UserReport)
 class UserReportAdmin(NamedListAdmin):
-    list_title = "Reports"
     """Reports are made by the action, the API or manage.py; here they are watched and fetched."""
 
     list_display = [

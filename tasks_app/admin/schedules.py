@@ -56,7 +56,6 @@ class ScheduleForm(PeriodicTaskForm):
 
 @admin.register(PeriodicTask)
 class ScheduleAdmin(NamedListAdmin, BasePeriodicTaskAdmin):
-    list_title = "Schedules"
     form = ScheduleForm
     list_display = (
         "name",
