@@ -302,6 +302,9 @@ class Env(BaseSettings):
                 "timeout": 20,
             }
             config["TEST"] = {"NAME": str(Path(config["NAME"]).with_name("test.sqlite3"))}
+        elif config["ENGINE"] == "django.db.backends.postgresql":
+            # Django's backend, with the task ledger's records sent with the COMMIT.
+            config["ENGINE"] = "project.postgres"
         return config
 
 

@@ -1,8 +1,9 @@
 """The ledger's record of newly queued tasks, written in the caller's transaction.
 
-One INSERT, whatever the number of tasks: the caller's transaction pays one round trip and the
-record's index entries (its primary key, the relay's small index of unpublished records). The
-task's `TaskResult` row is written later, off the caller's path (tasks_app.ledger.published).
+One INSERT, whatever the number of tasks, sent with the caller's COMMIT (project.postgres: no
+round trip of its own); the caller's transaction pays the statement and the record's index
+entries (its primary key, the relay's small index of unpublished records). The task's
+`TaskResult` row is written later, off the caller's path (tasks_app.ledger.published).
 """
 
 from __future__ import annotations
@@ -80,8 +81,8 @@ def ledger_record(
     ]
 
 
-# On Postgres straight through the cursor: the ORM's own work would cost the caller more than
-# the statement. Plain VALUES rows (quicker to plan than a SELECT over arrays), at most
+# On Postgres as SQL of its own: the ORM's own work would cost the caller more than the
+# statement. Plain VALUES rows (quicker to plan than a SELECT over arrays), at most
 # `_ROWS_PER_INSERT` per statement (Postgres takes 65,535 parameters).
 _INSERT = """
 INSERT INTO {records} (task_id, task_args, task_kwargs, task_name, schedule, queue, eta, options,
@@ -109,10 +110,19 @@ def _insert(values: dict[str, Any], calls: Sequence[tuple[str, list, dict]]) -> 
         values["trigger_label"],
         values["created_at"],
     )
+    for start in range(0, len(calls), _ROWS_PER_INSERT):
+        chunk = calls[start : start + _ROWS_PER_INSERT]
+        params = []
+        for task_id, args, kwargs in chunk:
+            params += (task_id, json.dumps(args), json.dumps(kwargs), *shared)
+        _execute_with_commit(_insert_sql(len(chunk)), params)
+
+
+def _execute_with_commit(sql: str, params: list[Any]) -> None:
+    """With the caller's COMMIT where the backend can (project.postgres), else now."""
+    execute_with_commit = getattr(connection, "execute_with_commit", None)
+    if execute_with_commit is not None:
+        execute_with_commit(sql, params)
+        return
     with connection.cursor() as cursor:
-        for start in range(0, len(calls), _ROWS_PER_INSERT):
-            chunk = calls[start : start + _ROWS_PER_INSERT]
-            params = []
-            for task_id, args, kwargs in chunk:
-                params += (task_id, json.dumps(args), json.dumps(kwargs), *shared)
-            cursor.execute(_insert_sql(len(chunk)), params)
+        cursor.execute(sql, params)

@@ -15,6 +15,7 @@ records again after its grace (at-least-once; consumers are idempotent) and writ
 from __future__ import annotations
 
 import atexit
+import collections
 import logging
 import os
 import threading
@@ -128,30 +129,38 @@ def stop_published_marks() -> None:
 
 
 class _Marks:
-    """Ids waiting for their mark, and the thread that writes them."""
+    """Ids waiting for their mark, and the thread that writes them every `MARK_DELAY`.
+
+    The caller only appends to a deque (atomic, no lock, nothing woken): the thread looks on its
+    own clock.
+    """
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()  # guards the list
+        self._pending: collections.deque[str] = collections.deque()
         self._writing = threading.Lock()  # one write at a time: a flush waits for one under way
-        self._pending: list[str] = []
-        self._wake = threading.Event()
+        self._starting = threading.Lock()
         self._thread: threading.Thread | None = None
-        self._stopping = False
+        self._stop = threading.Event()
 
     def add(self, task_ids: Sequence[str]) -> None:
-        with self._lock:
-            self._pending.extend(task_ids)
-            if self._thread is None or not self._thread.is_alive():
+        self._pending.extend(task_ids)
+        if self._thread is None:
+            self._start()
+
+    def _start(self) -> None:
+        with self._starting:
+            if self._thread is None:
+                self._stop.clear()
                 self._thread = threading.Thread(
                     target=self._run, name="ledger-publish-marks", daemon=True
                 )
                 self._thread.start()
-        self._wake.set()
 
     def flush(self) -> None:
         with self._writing:
-            with self._lock:
-                task_ids, self._pending = self._pending, []
+            task_ids = []
+            while self._pending:
+                task_ids.append(self._pending.popleft())
             if not task_ids:
                 return
             try:
@@ -161,27 +170,28 @@ class _Marks:
 
     def stop(self) -> None:
         thread = self._thread
-        if thread is None or not thread.is_alive():
+        if thread is None:
             self.flush()
             return
-        self._stopping = True
-        self._wake.set()
+        self._stop.set()
         thread.join(timeout=10)
-        self._stopping = False
+        self.flush()  # what came after the thread's last look
 
     def _run(self) -> None:
-        while True:
-            if not self._wake.wait(IDLE_CLOSE):
-                connection.close()  # this thread's own connection, idle
-                continue
-            if not self._stopping:
-                time.sleep(MARK_DELAY)
-            self._wake.clear()
-            close_old_connections()
+        idle_since = time.monotonic()
+        try:
+            while not self._stop.wait(MARK_DELAY):
+                if not self._pending:
+                    if time.monotonic() - idle_since > IDLE_CLOSE:
+                        connection.close()  # this thread's own connection, idle
+                    continue
+                close_old_connections()
+                self.flush()
+                idle_since = time.monotonic()
             self.flush()
-            if self._stopping:
-                connection.close()
-                return
+        finally:
+            connection.close()
+            self._thread = None
 
     def reset(self) -> None:
         """In a forked child: the parent writes its own marks; the child starts empty."""

@@ -71,10 +71,14 @@ def outbox_publish_after_commit(app: Celery, tasks: Sequence[QueuedTask]) -> int
     the caller (its transaction has committed). Returns how many were published."""
     sent: list[str] = []
     try:
-        with app.producer_or_acquire() as producer:
-            for task in tasks:
-                outbox_publish(app, task, producer=producer)
-                sent.append(task.task_id)
+        if len(tasks) == 1:  # send_task acquires the producer itself
+            outbox_publish(app, tasks[0])
+            sent.append(tasks[0].task_id)
+        else:
+            with app.producer_or_acquire() as producer:
+                for task in tasks:
+                    outbox_publish(app, task, producer=producer)
+                    sent.append(task.task_id)
     except Exception as exc:  # the records stay; the relay publishes them when the broker is back
         _record_failure([t.task_id for t in tasks[len(sent) :]], exc)
     if sent:

@@ -17,13 +17,14 @@ from pathlib import Path
 import pytest
 import redis
 from django.conf import settings
+from django.db import connection
 
 from tests.support.polling import wait_for
 from tests.support.worker import CeleryWorker
 
 on_production_services = pytest.mark.skipif(
     not settings.CELERY_BROKER_URL.startswith(("redis://", "rediss://"))
-    or settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql",
+    or connection.vendor != "postgresql",
     reason="needs Redis as the broker and Postgres: make test-postgres",
 )
 

@@ -16,6 +16,7 @@ import psycopg
 import pytest
 import redis
 from django.conf import settings
+from django.db import connection
 from psycopg import sql
 
 from tests.production.stack import (
@@ -37,7 +38,7 @@ from tests.support.venv import production_venv
 def postgres_server() -> dict[str, object]:
     """The Postgres server the suite runs on; the production shape gets a database of its own."""
     database = settings.DATABASES["default"]
-    if "postgresql" not in database["ENGINE"]:
+    if connection.vendor != "postgresql":
         pytest.skip(
             "the production shape runs on Postgres + Redis, as deployed: run with "
             "DATABASE_URL=postgres://... (CI does); the embedded default has neither"

@@ -42,6 +42,7 @@ def test_production_services_come_from_the_environment(clean_environ):
     env = load_env()
     database = env.database()
     assert (database["HOST"], database["PORT"], database["NAME"]) == ("db.internal", 5433, "tasks")
+    assert database["ENGINE"] == "project.postgres"  # Django's, with records sent with the COMMIT
     assert env.celery.broker_url == "redis://cache.internal:6379/1"
     assert env.celery.worker_concurrency == 8
     assert env.secret_key == "s3cret-" * 8
