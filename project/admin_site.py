@@ -9,6 +9,7 @@ from typing import Any
 
 from django.contrib import admin
 from django.db.models import Model
+from django.db.models.options import Options
 from django.http import HttpRequest
 from django.urls import reverse
 
@@ -74,6 +75,24 @@ def index_name(model: type[Model]) -> str:
     label = f"{model._meta.app_label}.{model._meta.object_name}"
     names = (section.models[label] for section in SECTIONS if label in section.models)
     return next(names, str(model._meta.verbose_name_plural).capitalize())
+
+
+def crumbs(opts: Options) -> list[tuple[str, str]]:
+    """The breadcrumbs above a model's pages, up to its list, as (name, url): its section (the
+    index's, at that section) then its list, named as the index names them; one crumb where the
+    section is named after the list. A model no section names keeps Django's app and list."""
+    changelist = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
+    label = f"{opts.app_label}.{opts.object_name}"
+    section = next((section for section in SECTIONS if label in section.models), None)
+    if section is None:
+        app = reverse("admin:app_list", kwargs={"app_label": opts.app_label})
+        return [(str(opts.app_config.verbose_name), app), (index_name(opts.model), changelist)]
+    if section.models[label] == section.name:
+        return [(section.name, changelist)]
+    return [
+        (section.name, f"{reverse('admin:index')}#{section.slug}"),
+        (section.models[label], changelist),
+    ]
 
 
 def _grouped(apps: list[dict[str, Any]], request: HttpRequest) -> list[dict[str, Any]]:

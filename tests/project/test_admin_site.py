@@ -6,10 +6,13 @@ from __future__ import annotations
 import datetime
 import re
 import zoneinfo
+from html import unescape
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
+from django_celery_beat.models import CrontabSchedule
+from django_celery_results.models import TaskResult
 
 from accounts import backends
 from accounts.models import Role
@@ -80,6 +83,58 @@ def test_app_pages_the_sidebar_and_list_headings_follow_the_index(client, super_
         ("Email log", reverse("admin:tasks_app_emaillog_changelist")),
     ]:
         assert f"<h1>{name}</h1>" in client.get(url).content.decode()  # the index's name
+
+
+def _crumbs(html: str) -> list[str]:
+    """The breadcrumbs, each as its text, a linked one as `text -> url`."""
+    block = re.search(r'<div class="breadcrumbs">(.*?)</div>', html, re.S)[1]
+    parts = [part.strip() for part in block.split("&rsaquo;")]
+    linked = [re.sub(r'<a href="([^"]*)">([^<]*)</a>', r"\2 -> \1", part) for part in parts]
+    return [unescape(part) for part in linked]
+
+
+@pytest.mark.django_db
+def test_breadcrumbs_name_the_sections_and_lists_as_the_index_does(client, super_admin):
+    client.force_login(super_admin)
+    home = f"Home -> {INDEX}"
+    history = reverse("admin:django_celery_results_taskresult_changelist")
+    task = TaskResult.objects.create(task_id="crumbs-1", task_name="tasks_app.ping")
+    crontab = CrontabSchedule.objects.create(minute="5")
+    crontabs = reverse("admin:django_celery_beat_crontabschedule_changelist")
+    users = reverse("admin:accounts_user_changelist")
+
+    assert _crumbs(client.get(history).content.decode()) == [home, "Task history"]
+    task_page = reverse("admin:django_celery_results_taskresult_change", args=[task.pk])
+    assert _crumbs(client.get(task_page).content.decode()) == [
+        home,
+        f"Task history -> {history}",
+        str(task),
+    ]
+    assert _crumbs(client.get(crontabs).content.decode()) == [
+        home,
+        f"Schedules -> {INDEX}#schedules",
+        "Crontabs",
+    ]
+    crontab_history = reverse("admin:django_celery_beat_crontabschedule_history", args=[crontab.pk])
+    crontab_page = reverse("admin:django_celery_beat_crontabschedule_change", args=[crontab.pk])
+    assert _crumbs(client.get(crontab_history).content.decode())[1:] == [
+        f"Schedules -> {INDEX}#schedules",
+        f"Crontabs -> {crontabs}",
+        f"{crontab} -> {crontab_page}",
+        "History",
+    ]
+    assert _crumbs(client.get(reverse("admin:accounts_user_add")).content.decode()) == [
+        home,
+        f"Users -> {users}",
+        "Add user",
+    ]
+    overview = reverse("admin:tasks_app_taskoverview_changelist")
+    assert _crumbs(client.get(overview).content.decode()) == [
+        home,
+        f"Task history -> {INDEX}#history",
+        "Overview",
+    ]
+    assert 'id="schedules"' in client.get(INDEX).content.decode()  # where the crumb leads
 
 
 @pytest.mark.django_db
