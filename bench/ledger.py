@@ -3,6 +3,7 @@
     DATABASE_URL=postgres://root@127.0.0.1:5432/bench_ledger \\
     CELERY_BROKER_URL=redis://127.0.0.1:6379/5 .venv/bin/python bench/ledger.py worker
     ... bench/ledger.py enqueue --transactions 1000 --rounds 3
+    ... bench/ledger.py enqueue-parts --transactions 1000 --rounds 4
 
 worker: N no-op tasks are queued first, then one prefork worker (concurrency 4, the project's
 prefetch and events settings) drains them. Baseline: bench/raw_celery.py, no result backend, no
@@ -19,6 +20,10 @@ transaction: the baseline plus the record's bare INSERT (sent with the COMMIT), 
 Variants take turns in blocks of 20 transactions (bulk: one each), so a busy moment falls on all
 alike; each round's ratio is of the summed times, and the median ratio is printed.
 The publish marks the port leaves to its thread are counted at the end: none is skipped.
+
+enqueue-parts: where the port's time over the baseline goes, as time added per transaction: the
+floor, the floor published the port's way (its publish and marks), the port, the port without its
+publish marks.
 """
 
 from __future__ import annotations
@@ -51,10 +56,10 @@ from django.utils import timezone  # noqa: E402
 from django_celery_results.models import TaskResult  # noqa: E402
 
 from project.celery import app as project_app  # noqa: E402
-from tasks_app.ledger.enqueue import _insert_sql  # noqa: E402
+from tasks_app.ledger.enqueue import QueuedTask, _insert_sql  # noqa: E402
 from tasks_app.ledger.published import flush_published_marks  # noqa: E402
 from tasks_app.models import TaskAttempt, TaskRecord  # noqa: E402
-from tasks_app.queue import PublishOptions, get_task_queue  # noqa: E402
+from tasks_app.queue import PublishOptions, get_task_queue, outbox  # noqa: E402
 
 CONCURRENCY = 4
 
@@ -244,15 +249,89 @@ def enqueue_rounds(transactions: int, rounds: int) -> None:
     TaskRecord.objects.filter(queue=f"{queue}-floor").delete()
 
 
+def enqueue_parts(transactions: int, rounds: int) -> None:
+    """Where the port's time over the baseline goes: the floor, the floor published the port's
+    way, the port, the port without its publish marks (their hand-off replaced by nothing)."""
+    queue = f"bench-enqueue-{uuid.uuid4().hex[:6]}"
+    port = get_task_queue()
+    record_sql = _insert_sql(1)
+    values = ("[]", "{}", "tasks_app.ping", "", queue, None, "{}", "service", None, "")
+    values += (timezone.now(),)
+    marks = outbox.mark_published_soon
+
+    def write_row() -> None:
+        with connection.cursor() as cursor:
+            cursor.execute("INSERT INTO bench_request_row (note) VALUES ('a request')")
+
+    def baseline() -> None:
+        with transaction.atomic():
+            write_row()
+            transaction.on_commit(lambda: project_app.send_task("tasks_app.ping", queue=queue))
+
+    def floor(published_the_ports_way: bool) -> None:
+        with transaction.atomic():
+            write_row()
+            task_id = str(uuid.uuid4())
+            connection.execute_with_commit(record_sql, (task_id, *values))
+            if published_the_ports_way:
+                task = QueuedTask(task_id, "tasks_app.ping", [], {}, queue, None, {}, values[-1])
+                transaction.on_commit(
+                    lambda: outbox.outbox_publish_after_commit(project_app, [task])
+                )
+            else:
+                transaction.on_commit(lambda: project_app.send_task("tasks_app.ping", queue=queue))
+
+    def through_port(with_marks: bool) -> None:
+        outbox.mark_published_soon = marks if with_marks else lambda task_ids: None
+        with transaction.atomic():
+            write_row()
+            port.enqueue("tasks_app.ping", queue=queue)
+        outbox.mark_published_soon = marks
+
+    variants = {
+        "baseline": baseline,
+        "floor": lambda: floor(False),
+        "floor, published the port's way": lambda: floor(True),
+        "port": lambda: through_port(True),
+        "port without its marks": lambda: through_port(False),
+    }
+    block = 20
+    for n in range(rounds):
+        spent = dict.fromkeys(variants, 0.0)
+        names = list(variants)
+        for b in range(transactions // block):
+            for name in names[b % len(names) :] + names[: b % len(names)]:
+                started = time.perf_counter()
+                for _ in range(block):
+                    variants[name]()
+                spent[name] += time.perf_counter() - started
+        done = transactions // block * block
+        base = spent["baseline"]
+        print(
+            f"round {n + 1}: baseline {base / done * 1e3:.2f} ms per transaction; "
+            + "; ".join(
+                f"{name} +{(spent[name] - base) / done * 1e6:.0f} us ({base / spent[name]:.2f}x)"
+                for name in names[1:]
+            ),
+            flush=True,
+        )
+    flush_published_marks()
+    redis.Redis.from_url(settings.CELERY_BROKER_URL).delete(queue)
+    records = TaskRecord.objects.filter(queue=queue)
+    TaskResult.objects.filter(task_id__in=records.values("pk")).delete()
+    records.delete()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="what", required=True)
     worker = sub.add_parser("worker")
     worker.add_argument("--tasks", type=int, default=3000)
     worker.add_argument("--rounds", type=int, default=2)
-    enqueue = sub.add_parser("enqueue")
-    enqueue.add_argument("--transactions", type=int, default=1000)
-    enqueue.add_argument("--rounds", type=int, default=3)
+    for name in ("enqueue", "enqueue-parts"):
+        enqueue = sub.add_parser(name)
+        enqueue.add_argument("--transactions", type=int, default=1000)
+        enqueue.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     if not settings.CELERY_BROKER_URL.startswith("redis"):
         sys.exit("run it on Redis (CELERY_BROKER_URL=redis://...)")
@@ -262,8 +341,10 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     if args.what == "worker":
         bench_worker(args.tasks, args.rounds)
-    else:
+    elif args.what == "enqueue":
         enqueue_rounds(args.transactions, args.rounds)
+    else:
+        enqueue_parts(args.transactions, args.rounds)
 
 
 if __name__ == "__main__":
