@@ -148,20 +148,22 @@ def bench_worker(tasks: int, rounds: int) -> None:
     )
 
 
-def enqueue_rounds(transactions: int, rounds: int) -> None:
+def write_row() -> None:
+    """The request's own row (the table made by `main`)."""
     with connection.cursor() as cursor:
-        cursor.execute("CREATE TABLE IF NOT EXISTS bench_request_row (id bigserial, note text)")
+        cursor.execute("INSERT INTO bench_request_row (note) VALUES ('a request')")
+
+
+def baseline(queue: str) -> None:
+    """One transaction writing its row and sending one task after commit, the bare way."""
+    with transaction.atomic():
+        write_row()
+        transaction.on_commit(lambda: project_app.send_task("tasks_app.ping", queue=queue))
+
+
+def enqueue_rounds(transactions: int, rounds: int) -> None:
     queue = f"bench-enqueue-{uuid.uuid4().hex[:6]}"
     port = get_task_queue()
-
-    def write_row() -> None:
-        with connection.cursor() as cursor:
-            cursor.execute("INSERT INTO bench_request_row (note) VALUES ('a request')")
-
-    def baseline_one() -> None:
-        with transaction.atomic():
-            write_row()
-            transaction.on_commit(lambda: project_app.send_task("tasks_app.ping", queue=queue))
 
     def port_one() -> None:
         with transaction.atomic():
@@ -207,7 +209,7 @@ def enqueue_rounds(transactions: int, rounds: int) -> None:
     for n in range(rounds):
         spent = dict.fromkeys(("base", "port", "floor", "bbulk", "pbulk"), 0.0)
         for b in range(transactions // block):
-            trio = [("base", baseline_one), ("port", port_one), ("floor", floor_one)]
+            trio = [("base", lambda: baseline(queue)), ("port", port_one), ("floor", floor_one)]
             for name, function in trio[b % 3 :] + trio[: b % 3]:
                 spent[name] += timed(function, block)
         for b in range(4):
@@ -259,15 +261,6 @@ def enqueue_parts(transactions: int, rounds: int) -> None:
     values += (timezone.now(),)
     marks = outbox.mark_published_soon
 
-    def write_row() -> None:
-        with connection.cursor() as cursor:
-            cursor.execute("INSERT INTO bench_request_row (note) VALUES ('a request')")
-
-    def baseline() -> None:
-        with transaction.atomic():
-            write_row()
-            transaction.on_commit(lambda: project_app.send_task("tasks_app.ping", queue=queue))
-
     def floor(published_the_ports_way: bool) -> None:
         with transaction.atomic():
             write_row()
@@ -289,7 +282,7 @@ def enqueue_parts(transactions: int, rounds: int) -> None:
         outbox.mark_published_soon = marks
 
     variants = {
-        "baseline": baseline,
+        "baseline": lambda: baseline(queue),
         "floor": lambda: floor(False),
         "floor, published the port's way": lambda: floor(True),
         "port": lambda: through_port(True),
@@ -339,6 +332,8 @@ def main() -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE IF NOT EXISTS bench_request_row (id bigserial, note text)")
     if args.what == "worker":
         bench_worker(args.tasks, args.rounds)
     elif args.what == "enqueue":

@@ -70,11 +70,18 @@ SECTIONS = (
 )
 
 
+def _section_of(opts: Options) -> tuple[Section | None, str]:
+    """The section naming the model, and the name it gives it (else Django's own)."""
+    label = f"{opts.app_label}.{opts.object_name}"
+    for section in SECTIONS:
+        if label in section.models:
+            return section, section.models[label]
+    return None, str(opts.verbose_name_plural).capitalize()
+
+
 def index_name(model: type[Model]) -> str:
     """The name the index gives `model` (its list's heading too); else Django's own."""
-    label = f"{model._meta.app_label}.{model._meta.object_name}"
-    names = (section.models[label] for section in SECTIONS if label in section.models)
-    return next(names, str(model._meta.verbose_name_plural).capitalize())
+    return _section_of(model._meta)[1]
 
 
 def crumbs(opts: Options) -> list[tuple[str, str]]:
@@ -82,17 +89,13 @@ def crumbs(opts: Options) -> list[tuple[str, str]]:
     index's, at that section) then its list, named as the index names them; one crumb where the
     section is named after the list. A model no section names keeps Django's app and list."""
     changelist = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
-    label = f"{opts.app_label}.{opts.object_name}"
-    section = next((section for section in SECTIONS if label in section.models), None)
+    section, name = _section_of(opts)
     if section is None:
         app = reverse("admin:app_list", kwargs={"app_label": opts.app_label})
-        return [(str(opts.app_config.verbose_name), app), (index_name(opts.model), changelist)]
-    if section.models[label] == section.name:
+        return [(str(opts.app_config.verbose_name), app), (name, changelist)]
+    if name == section.name:
         return [(section.name, changelist)]
-    return [
-        (section.name, f"{reverse('admin:index')}#{section.slug}"),
-        (section.models[label], changelist),
-    ]
+    return [(section.name, f"{reverse('admin:index')}#{section.slug}"), (name, changelist)]
 
 
 def _grouped(apps: list[dict[str, Any]], request: HttpRequest) -> list[dict[str, Any]]:
