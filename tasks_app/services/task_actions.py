@@ -93,10 +93,10 @@ def task_cancel(*, result: TaskResult, by=None) -> ActionDone:
         cancelled = TaskResult.objects.filter(
             task_id=result.task_id, status__in=CANCELLABLE
         ).update(status=states.REVOKED, date_done=now)
-        if not cancelled:
-            result.refresh_from_db()
+        if not cancelled:  # `result` may be the unsaved row of a task queued a moment ago
+            current = TaskResult.objects.get(task_id=result.task_id)
             raise TaskActionRefused(
-                f"Task {result.task_id} is {task_status(result)}; only a task that has not "
+                f"Task {result.task_id} is {task_status(current)}; only a task that has not "
                 "started can be cancelled."
             )
         TaskRecord.objects.filter(pk=result.task_id).update(cancelled_at=now, cancelled_by=by)

@@ -105,6 +105,19 @@ def test_a_cancelled_task_never_runs_and_records_who_cancelled_it(celery_worker,
         task_cancel(result=result)
 
 
+def test_cancelling_a_task_that_started_since_it_was_read_says_what_it_is_now():
+    task_id = get_task_queue().enqueue("tasks_app.ping", queue=f"nobody-{uuid.uuid4().hex[:8]}")
+    flush_published_marks()
+    TaskResult.objects.filter(task_id=task_id).delete()
+    read = task_get(task_id)  # as read within its publish mark's 0.2 s: unsaved, from its record
+    TaskResult.objects.create(task_id=task_id, task_name="tasks_app.ping", status=states.SUCCESS)
+
+    assert read.pk is None
+    with pytest.raises(TaskActionRefused, match=f"Task {task_id} is SUCCESS; only a task"):
+        task_cancel(result=read)
+    assert TaskResult.objects.get(task_id=task_id).status == states.SUCCESS
+
+
 def test_retrying_a_failed_housekeeping_task_runs_it_again(celery_worker, admin):
     failed = TaskResult.objects.create(
         task_id="failed-ping", task_name="tasks_app.ping", task_args="[]", status=states.FAILURE
