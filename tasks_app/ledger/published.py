@@ -91,21 +91,7 @@ def ledger_results_create(task_ids: Sequence[str]) -> None:
     """The PENDING result rows of these recorded tasks, where a task has none yet."""
     records = TaskRecord.objects.filter(result_id__in=task_ids)
     TaskResult.objects.bulk_create(
-        [
-            TaskResult(
-                task_id=record.result_id,
-                task_name=record.task_name,
-                task_args=record.task_args,
-                task_kwargs=record.task_kwargs,
-                periodic_task_name=record.schedule or None,
-                status=states.PENDING,
-                content_type="application/json",
-                content_encoding="utf-8",
-                date_created=record.created_at,
-            )
-            for record in records
-        ],
-        ignore_conflicts=True,
+        [record.pending_result() for record in records], ignore_conflicts=True
     )
 
 

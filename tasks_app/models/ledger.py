@@ -15,6 +15,7 @@ deletes all three by task id in batches (tasks_app.services.history_retention).
 
 from __future__ import annotations
 
+from celery import states
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
@@ -120,6 +121,22 @@ class TaskRecord(models.Model):
 
     def __str__(self) -> str:
         return str(self.result_id)
+
+    def pending_result(self) -> TaskResult:
+        """The task's result row as it stands until a worker starts it (PENDING), unsaved.
+        (The publish marks write the same row in SQL: tasks_app.ledger.published._MARK.)"""
+        return TaskResult(
+            task_id=self.result_id,
+            task_name=self.task_name,
+            task_args=self.task_args,
+            task_kwargs=self.task_kwargs,
+            periodic_task_name=self.schedule or None,
+            status=states.PENDING,
+            content_type="application/json",
+            content_encoding="utf-8",
+            date_created=self.created_at,
+            date_done=self.created_at,  # saving sets it anew (auto_now)
+        )
 
 
 class Outcome(models.TextChoices):

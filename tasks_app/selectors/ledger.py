@@ -145,15 +145,6 @@ def task_get(task_id: str) -> TaskResult | None:
     )
     if record is None:
         return None
-    result = TaskResult(
-        task_id=record.result_id,
-        task_name=record.task_name,
-        task_args=record.task_args,
-        task_kwargs=record.task_kwargs,
-        periodic_task_name=record.schedule or None,
-        status=states.PENDING,
-        date_created=record.created_at,
-        date_done=record.created_at,
-    )
+    result = record.pending_result()
     result.record = record
     return result
