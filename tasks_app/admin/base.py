@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 
 from project.admin_site import index_name
 
@@ -22,9 +23,30 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 class NamedListAdmin(admin.ModelAdmin):
-    """A list headed by its name on the admin index (project.admin_site), "Task history" rather
-    than Django's "Select task result to view": a library's model names itself otherwise."""
+    """Pages named as people say it: the list headed by its name on the admin index
+    (project.admin_site), "Task history" rather than Django's "Select task result to view"; a
+    row's page titled with `item_name` ("Change schedule", not "Change periodic task") and
+    `item_label`, which its breadcrumbs end with too."""
+
+    item_name: str = ""  # one row, in page titles; empty: the model's verbose name
+
+    def item_label(self, obj) -> str:
+        """The row's heading on its page."""
+        return str(obj)
 
     def changelist_view(self, request: HttpRequest, extra_context=None):
         title = index_name(self.model)
         return super().changelist_view(request, {"title": title, **(extra_context or {})})
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if self.item_name:  # Django's own choice of title, with our name
+            if add:
+                title = _("Add %s")
+            elif self.has_change_permission(request, obj):
+                title = _("Change %s")
+            else:
+                title = _("View %s")
+            context["title"] = title % self.item_name
+        if obj is not None:
+            context["subtitle"] = self.item_label(obj)
+        return super().render_change_form(request, context, add, change, form_url, obj)

@@ -135,6 +135,10 @@ class TaskResultAdmin(NamedListAdmin, BaseTaskResultAdmin):
     paginator = EstimatedCountPaginator
     date_hierarchy = None  # its month links are a DISTINCT over the whole history
     ordering = ("-date_created",)
+    item_name = "task"
+
+    def item_label(self, obj: TaskResult) -> str:
+        return f"{obj.task_name or 'A task without a name'} {obj.task_id}"
 
     def get_readonly_fields(self, request, obj=None):
         """Every field: the history is a record (retry and cancel are actions, not edits)."""

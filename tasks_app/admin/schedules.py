@@ -70,6 +70,7 @@ class ScheduleAdmin(NamedListAdmin, BasePeriodicTaskAdmin):
     )
     list_filter = ["enabled", "one_off", "task", "queue", "last_run_at"]
     change_form_template = "admin/django_celery_beat/periodictask/change_form.html"
+    item_name = "schedule"
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         """The page links to the schedule's runs in the task history."""

@@ -108,7 +108,7 @@ def test_breadcrumbs_name_the_sections_and_lists_as_the_index_does(client, super
     assert _crumbs(client.get(task_page).content.decode()) == [
         home,
         f"Task history -> {history}",
-        str(task),
+        "tasks_app.ping crumbs-1",
     ]
     assert _crumbs(client.get(crontabs).content.decode()) == [
         home,
@@ -135,6 +135,33 @@ def test_breadcrumbs_name_the_sections_and_lists_as_the_index_does(client, super
         "Overview",
     ]
     assert 'id="schedules"' in client.get(INDEX).content.decode()  # where the crumb leads
+
+
+@pytest.mark.django_db
+def test_a_rows_page_is_titled_with_the_name_the_admin_uses(client, super_admin):
+    from django_celery_beat.models import PeriodicTask
+
+    client.force_login(super_admin)
+    task = TaskResult.objects.create(task_id="titled-1", task_name="tasks_app.ping")
+    schedule = PeriodicTask.objects.get(name="cleanup-expired-sessions")
+
+    task_page = client.get(reverse("admin:django_celery_results_taskresult_change", args=[task.pk]))
+    schedule_page = client.get(
+        reverse("admin:django_celery_beat_periodictask_change", args=[schedule.pk])
+    )
+    add_page = client.get(reverse("admin:django_celery_beat_periodictask_add"))
+
+    assert _headings(task_page) == ("Change task", "tasks_app.ping titled-1")
+    assert _headings(schedule_page) == ("Change schedule", str(schedule))
+    assert _headings(add_page) == ("Add schedule", None)
+    assert "<title>tasks_app.ping titled-1 | Change task | " in task_page.content.decode()
+
+
+def _headings(response) -> tuple[str, str | None]:
+    """A change page's title (h1) and the row's heading under it (h2), if any."""
+    html = response.content.decode()
+    h2 = re.search(r'<div id="content"[^>]*>.*?<h2>([^<]*)</h2>', html, re.S)
+    return unescape(re.search(r"<h1>([^<]*)</h1>", html)[1]), h2 and unescape(h2[1])
 
 
 @pytest.mark.django_db
