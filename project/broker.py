@@ -150,6 +150,9 @@ class Channel(filesystem.Channel):
                 filesystem.unlock(f_obj)
 
 
+DRAIN_WAIT = 0.25  # seconds
+
+
 class Transport(filesystem.Transport):
     Channel = Channel
     # kombu then keeps the URL whole, so the worker's banner and Flower show `filesystem://...`
@@ -158,3 +161,11 @@ class Transport(filesystem.Transport):
 
     def as_uri(self, uri: str, include_password: bool = False, mask: str = "**") -> str:
         return uri
+
+    def drain_events(self, connection, timeout: float | None = None):
+        """Wait at most `DRAIN_WAIT` of a longer timeout: a worker on this transport (celery's
+        synloop) looks whether it should stop only between waits of 2 s, so Ctrl-C would take that
+        long to be heard (None, waiting for good, is kept)."""
+        if timeout is not None:
+            timeout = min(timeout, DRAIN_WAIT)
+        return super().drain_events(connection, timeout=timeout)

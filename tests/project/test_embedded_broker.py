@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import socket
+import time
 from pathlib import Path
 
 import pytest
 from celery import Celery
+from kombu import Consumer, Queue
 
 from tests.support.worker import CeleryWorker
 
@@ -161,3 +164,21 @@ def test_a_table_corrupted_by_stock_kombu_is_repaired_on_the_next_bind(tmp_path)
 
     assert json.loads(table.read_text()) == [[QUEUE, "", QUEUE], [QUEUE, "", "older"]]
     assert len(list((broker_dir / "queue").glob(f"*.{QUEUE}.msg"))) == 1
+
+
+def test_a_wait_for_messages_ends_after_drain_wait_so_a_worker_hears_a_stop_sooner(tmp_path):
+    """Celery's worker loop on this transport waits 2 s at a time and looks whether it should
+    stop only in between; the transport cuts each wait to DRAIN_WAIT."""
+    from project.broker import DRAIN_WAIT
+
+    for folder in ("queue", "control"):
+        (tmp_path / folder).mkdir()
+    with (
+        embedded_app(tmp_path).connection_for_read() as connection,
+        Consumer(connection, [Queue(QUEUE)]),
+    ):
+        started = time.monotonic()
+        with pytest.raises(socket.timeout):
+            connection.drain_events(timeout=2.0)  # as celery's synloop asks
+        waited = time.monotonic() - started
+    assert DRAIN_WAIT <= waited < 2.0, waited

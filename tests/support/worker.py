@@ -3,7 +3,6 @@ pid (tests/support/processes.py keeps the registry)."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import subprocess
 import sys
@@ -130,21 +129,10 @@ class CeleryWorker:
 
     def stop(self, timeout: float = 20) -> None:
         """Warm shutdown: SIGTERM to the main process only, as systemd's KillMode=mixed does (a
-        TERM to the pool children too makes the main process hang on the filesystem broker);
-        SIGKILL to the group after `timeout`, and to pool children left behind.
-
-        On the filesystem broker the main process sees a SIGTERM only between two 2-second polls
-        (7 s to stop), so it is asked first over the broker, which it reads every 50 ms."""
-        if not self.process:
-            return
-        if self.process.poll() is None and self._broker_url().startswith("filesystem://"):
-            self.app.control.shutdown(destination=[self.hostname])
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.process.wait(timeout=timeout)
-        processes.stop(self.process, timeout=timeout, whole_group=False)
-
-    def _broker_url(self) -> str:
-        return self.env.get("CELERY_BROKER_URL") or settings.CELERY_BROKER_URL
+        TERM to the pool children too makes the main process hang: docs/reliability.md);
+        SIGKILL to the group after `timeout`, and to pool children left behind."""
+        if self.process:
+            processes.stop(self.process, timeout=timeout, whole_group=False)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-4000:]
