@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
@@ -25,8 +26,8 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 class NamedListAdmin(admin.ModelAdmin):
     """Pages named as people say it: the list headed by its name on the admin index
     (project.admin_site), "Task history" rather than Django's "Select task result to view"; a
-    row's page titled with `item_name` ("Change schedule", not "Change periodic task") and
-    `item_label`, which its breadcrumbs end with too."""
+    row's pages titled with `item_name` ("Change schedule", not "Change periodic task") and
+    `item_label`, which their breadcrumbs name it by too (project.admin_crumbs)."""
 
     item_name: str = ""  # one row, in page titles; empty: the model's verbose name
 
@@ -50,3 +51,15 @@ class NamedListAdmin(admin.ModelAdmin):
         if obj is not None:
             context["subtitle"] = self.item_label(obj)
         return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def history_view(self, request, object_id, extra_context=None):
+        obj = self.get_object(request, unquote(object_id))
+        if obj is not None:
+            title = _("Change history: %s") % self.item_label(obj)
+            extra_context = {"title": title, **(extra_context or {})}
+        return super().history_view(request, object_id, extra_context)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        if self.item_name:
+            extra_context = {"object_name": self.item_name, **(extra_context or {})}
+        return super().delete_view(request, object_id, extra_context)

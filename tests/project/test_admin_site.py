@@ -157,6 +157,23 @@ def test_a_rows_page_is_titled_with_the_name_the_admin_uses(client, super_admin)
     assert "<title>tasks_app.ping titled-1 | Change task | " in task_page.content.decode()
 
 
+@pytest.mark.django_db
+def test_a_rows_history_and_delete_pages_name_it_as_its_page_does(client, super_admin):
+    client.force_login(super_admin)
+    task = TaskResult.objects.create(task_id="named-1", task_name="tasks_app.ping")
+    history = client.get(reverse("admin:django_celery_results_taskresult_history", args=[task.pk]))
+    delete = client.get(reverse("admin:django_celery_results_taskresult_delete", args=[task.pk]))
+
+    for page in (history, delete):
+        crumbs = unescape(
+            re.search(r'<div class="breadcrumbs">(.*?)</div>', page.content.decode(), re.S)[1]
+        )
+        assert ">tasks_app.ping named-1</a>" in crumbs
+        assert "<Task:" not in crumbs
+    assert _headings(history)[0] == "Change history: tasks_app.ping named-1"
+    assert re.search('delete the task [“"]', unescape(delete.content.decode()))
+
+
 def _headings(response) -> tuple[str, str | None]:
     """A change page's title (h1) and the row's heading under it (h2), if any."""
     html = response.content.decode()
