@@ -17,12 +17,17 @@ import subprocess
 import sys
 
 _PR_SET_PDEATHSIG = 1
+_libc = ctypes.CDLL(None, use_errno=True) if sys.platform == "linux" else None
 
 
 def _term_when_parent_dies() -> None:
-    """Linux: the command gets SIGTERM if this process is killed (SIGKILL included), so it is
-    never left running on its own. Runs between fork and exec: one system call."""
-    ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    """Runs in the child between fork and exec: one system call."""
+    _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+# `Popen(preexec_fn=TERM_WHEN_PARENT_DIES)`: on Linux the child gets SIGTERM when the process that
+# started it dies, SIGKILL included, so it never runs on alone (None elsewhere).
+TERM_WHEN_PARENT_DIES = _term_when_parent_dies if _libc else None
 
 
 def main(command: list[str]) -> int:
@@ -31,7 +36,7 @@ def main(command: list[str]) -> int:
     process = subprocess.Popen(  # noqa: S603 - the Procfile's own command line
         command,
         start_new_session=True,
-        preexec_fn=_term_when_parent_dies if sys.platform == "linux" else None,
+        preexec_fn=TERM_WHEN_PARENT_DIES,
     )
 
     def forward(signum: int, frame: object) -> None:

@@ -11,26 +11,18 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import ctypes
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from project.warm_stop import TERM_WHEN_PARENT_DIES
+
 BASE_DIR = Path(__file__).resolve().parents[2]
 
 _started: dict[int, subprocess.Popen] = {}  # process group id (the leader's pid) -> leader
-
-_PR_SET_PDEATHSIG = 1
-_libc = ctypes.CDLL(None, use_errno=True) if sys.platform == "linux" else None
-
-
-def _term_when_parent_dies() -> None:
-    """Runs in the child between fork and exec (keep it to one system call)."""
-    _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def spawn(
@@ -50,7 +42,7 @@ def spawn(
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            preexec_fn=_term_when_parent_dies if _libc else None,
+            preexec_fn=TERM_WHEN_PARENT_DIES,
         )
     finally:
         if log_path:
