@@ -29,6 +29,7 @@ from pathlib import Path
 from queue import Empty
 from time import monotonic
 
+from celery.worker import state
 from kombu.exceptions import ChannelError
 from kombu.transport import filesystem, virtual
 from kombu.utils.json import dumps, loads
@@ -150,7 +151,7 @@ class Channel(filesystem.Channel):
                 filesystem.unlock(f_obj)
 
 
-DRAIN_WAIT = 0.25  # seconds
+DRAIN_WAIT = 0.25  # seconds between looks whether the worker should stop
 
 
 class Transport(filesystem.Transport):
@@ -163,9 +164,24 @@ class Transport(filesystem.Transport):
         return uri
 
     def drain_events(self, connection, timeout: float | None = None):
-        """Wait at most `DRAIN_WAIT` of a longer timeout: a worker on this transport (celery's
-        synloop) looks whether it should stop only between waits of 2 s, so Ctrl-C would take that
-        long to be heard (None, waiting for good, is kept)."""
-        if timeout is not None:
-            timeout = min(timeout, DRAIN_WAIT)
-        return super().drain_events(connection, timeout=timeout)
+        """Wait for `timeout` as kombu does, but end the wait early once this process is a worker
+        told to stop: its loop on this transport (celery's synloop) waits 2 s at a time and
+        looks whether to stop only in between, so Ctrl-C would take that long to be heard."""
+        if timeout is None:
+            return super().drain_events(connection)
+        deadline = monotonic() + timeout
+        while True:
+            wait = min(deadline - monotonic(), DRAIN_WAIT)
+            try:
+                return super().drain_events(connection, timeout=max(wait, 0))
+            except TimeoutError:
+                if monotonic() >= deadline or _worker_stopping():
+                    raise
+
+
+def _worker_stopping() -> bool:
+    """A warm or cold shutdown was asked of this process's worker (celery's own test)."""
+    return any(
+        flag is not None and flag is not False
+        for flag in (state.should_stop, state.should_terminate)
+    )
