@@ -21,24 +21,26 @@ from tests.support.worker import CeleryWorker, private_queue
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+def reported_done(worker: CeleryWorker) -> set[str]:
+    """The pings the worker's log reports done: Celery logs "succeeded" after the result backend
+    returned, so each of them must be recorded."""
+    log = worker.log_path.read_text(errors="replace")
+    return set(re.findall(r"tasks_app\.ping\[([0-9a-f-]{36})\] succeeded", log))
+
+
 def test_every_task_a_sigkilled_worker_reported_done_keeps_its_record(settings):
     queue = f"ledger-kill-{uuid.uuid4().hex[:8]}"
     worker = CeleryWorker(concurrency=2, **private_queue(settings, "default", queue)).start()
     try:
         with transaction.atomic():
             ids = get_task_queue().enqueue_many("tasks_app.ping", [((), {})] * 300)
-        wait_for(
-            lambda: TaskResult.objects.filter(task_id__in=ids, status="SUCCESS").count() >= 40,
-            interval=0.01,
-            what="40 pings done",
-        )
+        # Killed once it has reported 40 done, while it goes on with the rest.
+        wait_for(lambda: len(reported_done(worker)) >= 40, interval=0.01, what="40 pings done")
         worker.kill()
-        log = worker.log_path.read_text(errors="replace")
+        reported = reported_done(worker)
     finally:
         worker.stop()
 
-    # Celery logs "succeeded" after the result backend returned: each such task is recorded.
-    reported = set(re.findall(r"tasks_app\.ping\[([0-9a-f-]{36})\] succeeded", log))
     assert len(reported) >= 40
     recorded = set(
         TaskResult.objects.filter(task_id__in=ids, status=states.SUCCESS).values_list(
