@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.contrib.admin.utils import unquote
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
@@ -53,11 +52,11 @@ class NamedListAdmin(admin.ModelAdmin):
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def history_view(self, request, object_id, extra_context=None):
-        obj = self.get_object(request, unquote(object_id))
+        response = super().history_view(request, object_id, extra_context)
+        obj = getattr(response, "context_data", {}).get("object")  # rendered later: still editable
         if obj is not None:
-            title = _("Change history: %s") % self.item_label(obj)
-            extra_context = {"title": title, **(extra_context or {})}
-        return super().history_view(request, object_id, extra_context)
+            response.context_data["title"] = _("Change history: %s") % self.item_label(obj)
+        return response
 
     def delete_view(self, request, object_id, extra_context=None):
         if self.item_name:

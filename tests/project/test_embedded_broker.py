@@ -167,11 +167,9 @@ def test_a_table_corrupted_by_stock_kombu_is_repaired_on_the_next_bind(tmp_path)
 
 def test_a_wait_for_messages_lasts_its_timeout_unless_the_worker_is_told_to_stop(tmp_path):
     """Celery's worker loop on this transport waits 2 s at a time and looks whether it should
-    stop only in between; the transport ends such a wait within DRAIN_WAIT of a stop, and any
-    other wait (a ping collecting replies) lasts its whole timeout, as kombu's does."""
+    stop only in between; the transport ends such a wait within DRAIN_WAIT (0.25 s) of a stop,
+    and any other wait (a ping collecting replies) lasts its whole timeout, as kombu's does."""
     from celery.worker import state
-
-    from project.broker import DRAIN_WAIT
 
     for folder in ("queue", "control"):
         (tmp_path / folder).mkdir()
@@ -189,6 +187,6 @@ def test_a_wait_for_messages_lasts_its_timeout_unless_the_worker_is_told_to_stop
     assert wait_for_nothing(1.0) >= 1.0
     state.should_stop = 0  # a warm shutdown's exit code, as celery's SIGTERM handler sets it
     try:
-        assert wait_for_nothing(2.0) < 2 * DRAIN_WAIT + 0.25
+        assert wait_for_nothing(2.0) < 1.0  # a few DRAIN_WAITs, with room for a slow machine
     finally:
         state.should_stop = None

@@ -35,13 +35,14 @@ def processes_marked(marker: str) -> list[int]:
 def test_ctrl_c_stops_the_worker_with_a_warm_shutdown_and_leaves_nothing_running(
     django_db_setup, tmp_path
 ):
-    marker = f"MAKE_RUN_TEST={uuid.uuid4().hex}"
+    token = uuid.uuid4().hex
+    marker = f"MAKE_RUN_TEST={token}"
     env = worker_env(
         # The embedded broker, as `make run` uses it, in a folder of this test's own.
         CELERY_BROKER_URL="filesystem://localhost//",
         VAR_DIR=str(tmp_path),
         PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",  # as the Makefile
-        **dict([marker.split("=")]),
+        MAKE_RUN_TEST=token,
     )
     log_path = tmp_path / "honcho.log"
     honcho = processes.spawn(
