@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.contrib.admin.utils import quote
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
 from project.admin_site import index_name
@@ -51,6 +55,21 @@ class NamedListAdmin(admin.ModelAdmin):
             context["subtitle"] = self.item_label(obj)
         return super().render_change_form(request, context, add, change, form_url, obj)
 
+    def get_deleted_objects(self, objs, request):
+        """Django's list of what a delete takes, the rows themselves named as their pages are."""
+        to_delete, model_count, perms_needed, protected = super().get_deleted_objects(objs, request)
+        entry = '{}: <a href="{}">{}</a>'  # Django's own (django.contrib.admin.utils)
+        named = {}
+        for obj in objs:
+            url = reverse(
+                f"{self.admin_site.name}:{self.opts.app_label}_{self.opts.model_name}_change",
+                args=[quote(obj.pk)],
+            )
+            as_django = format_html(entry, capfirst(self.opts.verbose_name), url, obj)
+            name = capfirst(self.item_name or self.opts.verbose_name)
+            named[as_django] = format_html(entry, name, url, self.item_label(obj))
+        return _renamed(to_delete, named), model_count, perms_needed, protected
+
     def history_view(self, request, object_id, extra_context=None):
         response = super().history_view(request, object_id, extra_context)
         obj = getattr(response, "context_data", {}).get("object")  # rendered later: still editable
@@ -62,3 +81,8 @@ class NamedListAdmin(admin.ModelAdmin):
         if self.item_name:
             extra_context = {"object_name": self.item_name, **(extra_context or {})}
         return super().delete_view(request, object_id, extra_context)
+
+
+def _renamed(entries: list, names: dict[str, str]) -> list:
+    """Django's nested list of deleted objects with the entries in `names` replaced."""
+    return [_renamed(e, names) if isinstance(e, list) else names.get(e, e) for e in entries]

@@ -172,6 +172,12 @@ def test_a_rows_history_and_delete_pages_name_it_as_its_page_does(client, super_
         assert "<Task:" not in crumbs
     assert _headings(history)[0] == "Change history: tasks_app.ping named-1"
     assert re.search('delete the task [“"]', unescape(delete.content.decode()))
+    deleted = unescape(
+        re.search(r'id="deleted-objects">(.*?)</ul>', delete.content.decode(), re.S)[1]
+    )
+    change = reverse("admin:django_celery_results_taskresult_change", args=[task.pk])
+    assert f'<li>Task: <a href="{change}">tasks_app.ping named-1</a></li>' in deleted
+    assert "<Task:" not in deleted
 
 
 def _headings(response) -> tuple[str, str | None]:
