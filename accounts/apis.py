@@ -26,6 +26,7 @@ from accounts.services import auth_session_create, auth_session_revoke, user_cre
 from project.errors import ERROR_RESPONSES, ErrorSerializer
 from project.filters import filter_parameters
 from project.pagination import PagePagination, paginated_response
+from project.serializers import StrictSerializer
 
 
 class UsernameField(serializers.CharField):
@@ -69,7 +70,7 @@ class AuthLoginApi(APIView):
     permission_classes = [AllowAny]
 
     @extend_schema_serializer(component_name="LoginInput")
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictSerializer):
         username = UsernameField()
         password = serializers.CharField(max_length=128, trim_whitespace=False)
 
@@ -144,7 +145,7 @@ class UserCreateApi(APIView):
     permission_classes = [IsAdmin]
 
     @extend_schema_serializer(component_name="UserCreateInput")
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictSerializer):
         username = UsernameField()
         email = serializers.EmailField(max_length=254)
         password = serializers.CharField(
@@ -198,7 +199,7 @@ class UserUpdateApi(APIView):
     permission_classes = [IsAdmin]
 
     @extend_schema_serializer(component_name="UserUpdateInput")
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictSerializer):
         username = UsernameField(required=False)
         email = serializers.EmailField(max_length=254, required=False)
         role = serializers.ChoiceField(

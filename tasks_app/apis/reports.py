@@ -26,6 +26,7 @@ from accounts.models import Role
 from project.errors import ERROR_RESPONSES, ErrorSerializer
 from project.filters import filter_parameters
 from project.pagination import PagePagination, paginated_response
+from project.serializers import StrictSerializer
 from tasks_app.apis.permissions import CanRequestReports, CanViewReports
 from tasks_app.downloads import report_file_response
 from tasks_app.models import UserReport
@@ -138,7 +139,7 @@ class ReportCreateApi(APIView):
 
     permission_classes = [CanRequestReports]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictSerializer):
         filters = ReportFiltersField(required=False, default=dict)
 
     class OutputSerializer(serializers.ModelSerializer):

@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from project.errors import ERROR_RESPONSES, ErrorSerializer
+from project.serializers import StrictSerializer
 from tasks_app.apis.permissions import CanChangeSchedules, CanViewSchedules
 from tasks_app.selectors.schedules import (
     schedule_list_with_outcomes,
@@ -26,7 +27,7 @@ from tasks_app.services.schedules import (
 )
 
 
-class IntervalSerializer(serializers.Serializer):
+class IntervalSerializer(StrictSerializer):
     every = serializers.IntegerField(
         min_value=1,
         # Past it no timedelta holds the interval (beat's schedule is one), nor a 32-bit column.
@@ -40,7 +41,7 @@ class IntervalSerializer(serializers.Serializer):
         return attrs
 
 
-class CrontabSerializer(serializers.Serializer):
+class CrontabSerializer(StrictSerializer):
     minute = serializers.CharField(max_length=240, default="*")
     hour = serializers.CharField(max_length=96, default="*")
     day_of_week = serializers.CharField(max_length=64, default="*")
@@ -129,7 +130,7 @@ class ScheduleUpdateApi(APIView):
 
     permission_classes = [CanChangeSchedules]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictSerializer):
         enabled = serializers.BooleanField(required=False)
         interval = IntervalSerializer(required=False)
         crontab = CrontabSerializer(required=False)

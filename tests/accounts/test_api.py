@@ -311,6 +311,29 @@ def test_patch_with_wrong_types_is_400(client_for, admin, plain_user):
     assert_error(response, 400, "is_active", "email")
 
 
+def test_a_field_the_endpoint_does_not_take_is_400_naming_it_and_changes_nothing(
+    client_for, admin, plain_user
+):
+    response = client_for(admin).patch(
+        detail(plain_user), {"active": False, "email": "typo@example.com"}, format="json"
+    )
+
+    body = assert_error(response, 400, "active")
+    assert set(body["errors"]) == {"active"}
+    assert "is_active" in body["errors"]["active"][0]  # the fields it does take
+    plain_user.refresh_from_db()
+    assert plain_user.is_active and plain_user.email != "typo@example.com"
+    created = client_for(admin).post(
+        USERS,
+        {"username": "new.one", "email": "n@example.com", "password": PASSWORD, "admin": 1},
+        format="json",
+    )
+    assert_error(created, 400, "admin")
+    assert not User.objects.filter(username="new.one").exists()
+    body = {"username": plain_user.username, "password": PASSWORD, "remember": True}
+    assert_error(APIClient().post(LOGIN, body, format="json"), 400, "remember")
+
+
 def test_admin_cannot_change_another_admin(client_for, admin):
     response = client_for(admin).patch(
         detail(AdminFactory()), {"email": "x@example.com"}, format="json"

@@ -100,6 +100,14 @@ def test_bad_filters_are_400_naming_each_filter_and_create_nothing(client_as, ad
     assert UserReport.objects.count() == 0
 
 
+def test_a_misspelt_filters_field_is_400_not_a_report_of_everyone(client_as, admin):
+    response = client_as(admin).post("/api/reports/", {"filter": {"role": "ADMIN"}}, format="json")
+
+    assert response.status_code == 400
+    assert set(response.json()["errors"]) == {"filter"}
+    assert UserReport.objects.count() == 0
+
+
 def test_filters_that_are_not_an_object_are_400(client_as, admin):
     response = client_as(admin).post("/api/reports/", {"filters": ["role"]}, format="json")
 

@@ -91,3 +91,16 @@ def test_patch_rejects_a_bad_crontab_and_both_timings(admin_api):
         )
         assert response.status_code == 400, response.content
     assert _cleanup().interval.every == 1
+
+
+def test_a_field_the_patch_does_not_take_is_400_and_changes_nothing(admin_api):
+    url = f"/api/schedules/{_cleanup().pk}/"
+    response = admin_api.patch(url, {"enable": False}, format="json")
+    assert response.status_code == 400
+    assert set(response.json()["errors"]) == {"enable"}
+    nested = {"interval": {"every": 2, "period": "hours", "evry": 3}}
+    response = admin_api.patch(url, nested, format="json")
+    assert response.status_code == 400
+    assert set(response.json()["errors"]) == {"interval.evry"}
+    assert _cleanup().enabled
+    assert _cleanup().interval.every == 1

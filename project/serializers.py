@@ -1,0 +1,33 @@
+"""The base of every request body's serializer: a field the endpoint does not take is an error.
+
+DRF drops unknown fields silently, so a typo answered 200 having done nothing
+(`PATCH /api/users/{id}/ {"active": false}` left the user active) or did more than asked
+(`POST /api/reports/ {"filter": {...}}` reported every user). Here it is a 400 that names it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from rest_framework import serializers
+
+
+class StrictSerializer(serializers.Serializer):
+    """Validates as DRF does, and refuses the fields it does not declare (nested ones too)."""
+
+    def to_internal_value(self, data):
+        unknown = sorted(set(data) - set(self.fields)) if isinstance(data, Mapping) else []
+        errors = {name: [self._unknown_message()] for name in unknown}
+        try:
+            value = super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            if errors and isinstance(exc.detail, dict):
+                exc.detail.update(errors)
+            raise
+        if errors:
+            raise serializers.ValidationError(errors)
+        return value
+
+    def _unknown_message(self) -> str:
+        accepted = ", ".join(name for name, field in self.fields.items() if not field.read_only)
+        return f"Unknown field (the fields are: {accepted})."
