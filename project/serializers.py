@@ -2,13 +2,15 @@
 
 DRF drops unknown fields silently, so a typo answered 200 having done nothing
 (`PATCH /api/users/{id}/ {"active": false}` left the user active) or did more than asked
-(`POST /api/reports/ {"filter": {...}}` reported every user). Here it is a 400 that names it.
+(`POST /api/reports/ {"filter": {...}}` reported every user). Here it is a 400 that names it, and
+the OpenAPI schema says so (`additionalProperties: false`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
+from drf_spectacular.extensions import OpenApiSerializerExtension
 from rest_framework import serializers
 
 
@@ -31,3 +33,14 @@ class StrictSerializer(serializers.Serializer):
     def _unknown_message(self) -> str:
         accepted = ", ".join(name for name, field in self.fields.items() if not field.read_only)
         return f"Unknown field (the fields are: {accepted})."
+
+
+class StrictSerializerSchema(OpenApiSerializerExtension):
+    """Each such body's schema as drf-spectacular maps it, closed to other properties."""
+
+    target_class = StrictSerializer
+    match_subclasses = True
+
+    def map_serializer(self, auto_schema, direction):
+        schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
+        return {**schema, "additionalProperties": False}

@@ -16,6 +16,7 @@ from drf_spectacular.utils import (
     OpenApiResponse,
     extend_schema,
     extend_schema_field,
+    extend_schema_serializer,
 )
 from rest_framework import serializers, status
 from rest_framework.request import Request
@@ -139,6 +140,7 @@ class ReportCreateApi(APIView):
 
     permission_classes = [CanRequestReports]
 
+    @extend_schema_serializer(component_name="ReportCreateInput")
     class InputSerializer(StrictSerializer):
         filters = ReportFiltersField(required=False, default=dict)
 

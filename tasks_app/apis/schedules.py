@@ -7,7 +7,7 @@ from zoneinfo import available_timezones
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_serializer, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -130,6 +130,7 @@ class ScheduleUpdateApi(APIView):
 
     permission_classes = [CanChangeSchedules]
 
+    @extend_schema_serializer(component_name="ScheduleUpdateInput")
     class InputSerializer(StrictSerializer):
         enabled = serializers.BooleanField(required=False)
         interval = IntervalSerializer(required=False)

@@ -82,6 +82,28 @@ def test_api_conforms_to_its_schema(case, direct_wsgi, scene, task_queue):
     case.call_and_validate(headers={"Authorization": f"Bearer {token}"}, checks=ALL_CHECKS)
 
 
+def test_every_request_body_is_closed_to_fields_the_api_refuses():
+    """The API answers 400 to a field a body does not take (project.serializers); the schema
+    says so, for client generators and for schemathesis's negative cases."""
+    served = SchemaGenerator().get_schema(request=None, public=True)
+    components = served["components"]["schemas"]
+    bodies = {
+        operation["operationId"]: media["schema"]["$ref"].rsplit("/", 1)[1]
+        for path_item in served["paths"].values()
+        for operation in path_item.values()
+        for media in operation.get("requestBody", {}).get("content", {}).values()
+    }
+    assert {"auth_login_create", "users_create", "reports_create", "schedules_update"} <= set(
+        bodies
+    ), bodies
+    open_bodies = {
+        op: name
+        for op, name in bodies.items()
+        if components[name].get("additionalProperties") is not False
+    }
+    assert open_bodies == {}
+
+
 def test_schema_links_operations_for_the_stateful_run():
     """The links come from a postprocessing hook; if they vanished, the stateful run would have
     only the links schemathesis infers by itself to follow."""
