@@ -24,7 +24,7 @@ from accounts.permissions import IsAdmin
 from accounts.selectors import user_get, user_list
 from accounts.services import auth_session_create, auth_session_revoke, user_create, user_update
 from project.errors import ERROR_RESPONSES, ErrorSerializer
-from project.filters import filter_parameters
+from project.filters import filter_parameters, list_filters
 from project.pagination import PagePagination, paginated_response
 from project.serializers import StrictSerializer
 
@@ -134,7 +134,7 @@ class UserListApi(APIView):
     )
     def get(self, request: Request) -> Response:
         return paginated_response(
-            queryset=user_list(filters=request.query_params),
+            queryset=user_list(filters=list_filters(request, UserFilterSet, self)),
             serializer_class=UserOutputSerializer,
             request=request,
             view=self,

@@ -125,7 +125,7 @@ class UserFilterSet(django_filters.FilterSet):
 
 
 def filter_users(*, queryset: QuerySet[User], filters: Mapping[str, Any]) -> QuerySet[User]:
-    """`queryset` narrowed by `filters` (unknown keys ignored: a query string also holds the page),
+    """`queryset` narrowed by `filters` (unknown keys ignored: the API refuses them first),
     or a ValidationError naming each bad filter."""
     filterset = UserFilterSet(data=filters, queryset=queryset)
     if not filterset.is_valid():

@@ -3,8 +3,31 @@
 from __future__ import annotations
 
 import django_filters
+from django.http import QueryDict
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.settings import api_settings
+from rest_framework.views import APIView
+
+# The query parameters a list's paginator reads (project.pagination), whichever it is.
+_PAGING = ("page_query_param", "page_size_query_param", "cursor_query_param")
+
+
+def list_filters(
+    request: Request, filterset: type[django_filters.FilterSet], view: APIView
+) -> QueryDict:
+    """The query string of a list, once every parameter in it is one of `filterset`'s filters or
+    the list's paging: any other is a 400 naming it, since a misspelt filter (`?task=` for
+    `?task_name=`) would list everything, and a script acting on the list would act on all."""
+    paging = {getattr(view.pagination_class, name, None) for name in _PAGING}
+    known = (set(filterset.base_filters) | paging | {api_settings.URL_FORMAT_OVERRIDE}) - {None}
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        message = f"Unknown query parameter; use one of: {', '.join(sorted(known))}."
+        raise ValidationError({name: [message] for name in unknown})
+    return request.query_params
 
 
 def filter_parameters(filterset: type[django_filters.FilterSet]) -> list[OpenApiParameter]:

@@ -49,8 +49,8 @@ class TaskFilterSet(django_filters.FilterSet):
 
 
 def filter_tasks(*, queryset: QuerySet[TaskResult], filters: Mapping[str, Any]) -> QuerySet:
-    """`queryset` narrowed by `filters` (unknown keys ignored: a query string also holds the
-    cursor), or a ValidationError naming each bad filter."""
+    """`queryset` narrowed by `filters` (unknown keys ignored: the API refuses them first,
+    project.filters.list_filters), or a ValidationError naming each bad filter."""
     filterset = TaskFilterSet(data=filters, queryset=queryset)
     if not filterset.is_valid():
         raise ValidationError(

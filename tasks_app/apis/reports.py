@@ -25,7 +25,7 @@ from rest_framework.views import APIView
 
 from accounts.models import Role
 from project.errors import ERROR_RESPONSES, ErrorSerializer
-from project.filters import filter_parameters
+from project.filters import filter_parameters, list_filters
 from project.pagination import PagePagination, paginated_response
 from project.serializers import StrictSerializer
 from tasks_app.apis.permissions import CanRequestReports, CanViewReports
@@ -180,7 +180,9 @@ class ReportListApi(APIView):
     )
     def get(self, request: Request) -> Response:
         return paginated_response(
-            queryset=report_list(user=request.user, filters=request.query_params),
+            queryset=report_list(
+                user=request.user, filters=list_filters(request, ReportFilterSet, self)
+            ),
             serializer_class=ReportOutputSerializer,
             request=request,
             view=self,

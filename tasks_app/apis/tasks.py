@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from project.errors import ERROR_RESPONSES, ErrorSerializer
-from project.filters import filter_parameters
+from project.filters import filter_parameters, list_filters
 from project.pagination import NewestFirstPagination, paginated_response
 from tasks_app.apis.permissions import CanChangeTaskHistory, CanViewTaskHistory
 from tasks_app.filters import TaskFilterSet
@@ -120,7 +120,7 @@ class TaskListApi(APIView):
     )
     def get(self, request: Request) -> Response:
         try:
-            queryset = task_list(filters=request.query_params)
+            queryset = task_list(filters=list_filters(request, TaskFilterSet, self))
         except DjangoValidationError as exc:
             raise ValidationError(exc.message_dict) from exc
         return paginated_response(

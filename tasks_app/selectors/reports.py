@@ -51,8 +51,8 @@ def reports_visible_to(user: Any) -> QuerySet[UserReport]:
 
 
 def report_list(*, user: Any, filters: Mapping[str, Any] | None = None) -> QuerySet[UserReport]:
-    """The reports `user` sees, narrowed by ReportFilterSet (unknown keys ignored: a query string
-    also holds the page), newest first with the id as a tie-break for stable pages; a
+    """The reports `user` sees, narrowed by ReportFilterSet (unknown keys ignored: the API
+    refuses them first), newest first with the id as a tie-break for stable pages; a
     ValidationError names each bad filter. Requester and canceller come in the same query."""
     filterset = ReportFilterSet(
         data=filters or {},

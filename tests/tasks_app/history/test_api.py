@@ -59,3 +59,19 @@ def test_a_refused_action_is_a_409_with_the_error_body_of_every_endpoint(super_a
         "errors": {},
     }
     assert "only a task that has not started can be cancelled" in cancel.json()["message"]
+
+
+def test_a_misspelt_filter_of_the_list_is_a_400_naming_it_not_the_whole_history(admin_api):
+    for task_id in ("e-1", "e-2"):
+        TaskResult.objects.create(task_id=task_id, task_name="tasks_app.send_email")
+    TaskResult.objects.create(task_id="r-1", task_name="tasks_app.generate_user_report")
+
+    response = admin_api.get("/api/tasks/", {"task": "tasks_app.send_email", "page_size": 1})
+
+    assert response.status_code == 400
+    assert set(response.json()["errors"]) == {"task"}
+    assert "task_name" in response.json()["errors"]["task"][0]  # what it does take
+    first = admin_api.get("/api/tasks/", {"task_name": "tasks_app.send_email", "page_size": 1})
+    second = admin_api.get(first.json()["next"])  # its cursor and page size are the list's own
+    pages = [page.json()["results"] for page in (first, second)]
+    assert sorted(task["task_id"] for page in pages for task in page) == ["e-1", "e-2"]

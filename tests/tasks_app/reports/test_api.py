@@ -185,6 +185,7 @@ def test_an_admin_lists_every_report_and_filters_them(client_as, admin, super_ad
         ("status=finished", "status"),
         ("created_after=yesterday", "created_after"),
         ("created_after=2025-02-01&created_before=2025-01-01", "created_before"),
+        ("state=failed", "state"),  # not a filter: refused, not the whole list
     ],
 )
 def test_a_bad_filter_is_a_400_naming_it(client_as, admin, query, field):
