@@ -19,7 +19,8 @@ class StrictSerializer(serializers.Serializer):
 
     def to_internal_value(self, data):
         unknown = sorted(set(data) - set(self.fields)) if isinstance(data, Mapping) else []
-        errors = {name: [self._unknown_message()] for name in unknown}
+        message = f"Unknown field (the fields are: {', '.join(self.fields)})."
+        errors = {name: [message] for name in unknown}
         try:
             value = super().to_internal_value(data)
         except serializers.ValidationError as exc:
@@ -29,10 +30,6 @@ class StrictSerializer(serializers.Serializer):
         if errors:
             raise serializers.ValidationError(errors)
         return value
-
-    def _unknown_message(self) -> str:
-        accepted = ", ".join(name for name, field in self.fields.items() if not field.read_only)
-        return f"Unknown field (the fields are: {accepted})."
 
 
 class StrictSerializerSchema(OpenApiSerializerExtension):

@@ -59,15 +59,17 @@ class NamedListAdmin(admin.ModelAdmin):
         """Django's list of what a delete takes, the rows themselves named as their pages are."""
         to_delete, model_count, perms_needed, protected = super().get_deleted_objects(objs, request)
         entry = '{}: <a href="{}">{}</a>'  # Django's own (django.contrib.admin.utils)
+        django_name = capfirst(self.opts.verbose_name)
+        name = capfirst(self.item_name or self.opts.verbose_name)
         named = {}
         for obj in objs:
             url = reverse(
                 f"{self.admin_site.name}:{self.opts.app_label}_{self.opts.model_name}_change",
                 args=[quote(obj.pk)],
             )
-            as_django = format_html(entry, capfirst(self.opts.verbose_name), url, obj)
-            name = capfirst(self.item_name or self.opts.verbose_name)
-            named[as_django] = format_html(entry, name, url, self.item_label(obj))
+            named[format_html(entry, django_name, url, obj)] = format_html(
+                entry, name, url, self.item_label(obj)
+            )
         return _renamed(to_delete, named), model_count, perms_needed, protected
 
     def history_view(self, request, object_id, extra_context=None):
