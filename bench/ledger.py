@@ -13,13 +13,16 @@ over the time from the first start to the last end (Redis clock for the baseline
 own attempt times for the project).
 
 enqueue: each variant is a transaction that writes one row of its own (as a web request does) and
-sends one task: baseline `transaction.on_commit(send_task)`, against the port's `enqueue`. Bulk:
-one transaction writing 1,000 rows and sending 1,000 tasks, `on_commit` per task against
-`enqueue_many`. A third variant is the floor of any design that records the task in the caller's
-transaction: the baseline plus the record's bare INSERT (sent with the COMMIT), nothing else.
-Variants take turns in blocks of 20 transactions (bulk: one each), so a busy moment falls on all
-alike; each round's ratio is of the summed times, and the median ratio is printed.
-The publish marks the port leaves to its thread are counted at the end: none is skipped.
+sends one task. The goal's baseline is bare Celery, `transaction.on_commit(send_task)` on the app of
+bench/raw_celery.py (kombu's own Redis transport, no result backend), against the port's `enqueue`.
+Beside it, the same `on_commit(send_task)` on the project's app (its Redis transport,
+project/redis_broker.py), and the floor of any design that records the task in the caller's
+transaction: that plus the record's bare INSERT (sent with the COMMIT), nothing else. Bulk: one
+transaction writing 1,000 rows and sending 1,000 tasks, bare Celery's `on_commit` per task
+against `enqueue_many`. Variants take turns in blocks of 20 transactions (bulk: one each), so a
+busy moment falls on all alike; each round's ratio is of the summed times, and the median ratio
+is printed. The publish marks the port leaves to its thread are counted at the end: none is
+skipped.
 
 enqueue-parts: where the port's time over the baseline goes, as time added per transaction: the
 floor, the floor published the port's way (its publish and marks), the port, the port without its
@@ -154,14 +157,16 @@ def write_row() -> None:
         cursor.execute("INSERT INTO bench_request_row (note) VALUES ('a request')")
 
 
-def baseline(queue: str) -> None:
+def on_commit_send_task(app, queue: str) -> None:
     """One transaction writing its row and sending one task after commit, the bare way."""
     with transaction.atomic():
         write_row()
-        transaction.on_commit(lambda: project_app.send_task("tasks_app.ping", queue=queue))
+        transaction.on_commit(lambda: app.send_task("tasks_app.ping", queue=queue))
 
 
 def enqueue_rounds(transactions: int, rounds: int) -> None:
+    from bench import raw_celery
+
     queue = f"bench-enqueue-{uuid.uuid4().hex[:6]}"
     port = get_task_queue()
 
@@ -177,8 +182,9 @@ def enqueue_rounds(transactions: int, rounds: int) -> None:
     floor_values += (None, "", timezone.now())
 
     def floor_one() -> None:
-        """The least the port could add: the baseline plus the record's INSERT sent with the
-        COMMIT, its values made up front, with no other work (no trigger, options or marks)."""
+        """The least a record adds: the project's `on_commit(send_task)` plus the record's INSERT
+        sent with the COMMIT, its values made up front, with no other work (no trigger, options
+        or marks)."""
         with transaction.atomic():
             write_row()
             connection.execute_with_commit(record_sql, (str(uuid.uuid4()), *floor_values))
@@ -188,7 +194,9 @@ def enqueue_rounds(transactions: int, rounds: int) -> None:
         with transaction.atomic():
             for _ in range(1000):
                 write_row()
-                transaction.on_commit(lambda: project_app.send_task("tasks_app.ping", queue=queue))
+                transaction.on_commit(
+                    lambda: raw_celery.app.send_task("tasks_app.ping", queue=queue)
+                )
 
     def port_bulk() -> None:
         with transaction.atomic():
@@ -203,40 +211,49 @@ def enqueue_rounds(transactions: int, rounds: int) -> None:
         return time.perf_counter() - started
 
     # Small blocks, alternating which variant goes first: a busy moment of the machine falls on
-    # both variants alike. Rates per round from the summed time of each variant's blocks.
+    # every variant alike. Rates per round from the summed time of each variant's blocks.
     block = 20
-    ratios: dict[str, list[float]] = {"one": [], "floor": [], "bulk": []}
+    singles = [
+        ("bare", lambda: on_commit_send_task(raw_celery.app, queue)),
+        ("project", lambda: on_commit_send_task(project_app, queue)),
+        ("port", port_one),
+        ("floor", floor_one),
+    ]
+    ratios: dict[str, list[float]] = {"port": [], "port/project": [], "floor": [], "bulk": []}
     for n in range(rounds):
-        spent = dict.fromkeys(("base", "port", "floor", "bbulk", "pbulk"), 0.0)
+        spent = dict.fromkeys([name for name, _ in singles] + ["bbulk", "pbulk"], 0.0)
         for b in range(transactions // block):
-            trio = [("base", lambda: baseline(queue)), ("port", port_one), ("floor", floor_one)]
-            for name, function in trio[b % 3 :] + trio[: b % 3]:
+            k = b % len(singles)
+            for name, function in singles[k:] + singles[:k]:
                 spent[name] += timed(function, block)
         for b in range(4):
             pairs = [("bbulk", baseline_bulk), ("pbulk", port_bulk)]
             for name, function in pairs if b % 2 else pairs[::-1]:
                 spent[name] += timed(function, 1)
         one, bulk = transactions // block * block, 4 * 1000
-        ratios["one"].append(spent["base"] / spent["port"])
-        ratios["floor"].append(spent["base"] / spent["floor"])
+        ratios["port"].append(spent["bare"] / spent["port"])
+        ratios["port/project"].append(spent["project"] / spent["port"])
+        ratios["floor"].append(spent["project"] / spent["floor"])
         ratios["bulk"].append(spent["bbulk"] / spent["pbulk"])
         print(
-            f"round {n + 1}: on_commit(send_task) {one / spent['base']:.0f}/s, "
-            f"port {one / spent['port']:.0f}/s ({ratios['one'][-1]:.2f}x), "
-            f"bare record INSERT {one / spent['floor']:.0f}/s ({ratios['floor'][-1]:.2f}x); bulk "
-            f"{bulk / spent['bbulk']:.0f} vs {bulk / spent['pbulk']:.0f} tasks/s "
-            f"({ratios['bulk'][-1]:.2f}x)",
+            f"round {n + 1}: bare Celery on_commit(send_task) {one / spent['bare']:.0f}/s, "
+            f"port {one / spent['port']:.0f}/s ({ratios['port'][-1]:.2f}x); the project's "
+            f"send_task {one / spent['project']:.0f}/s (port {ratios['port/project'][-1]:.2f}x "
+            f"of it), plus the bare record INSERT {one / spent['floor']:.0f}/s "
+            f"({ratios['floor'][-1]:.2f}x); bulk {bulk / spent['bbulk']:.0f} vs "
+            f"{bulk / spent['pbulk']:.0f} tasks/s ({ratios['bulk'][-1]:.2f}x)",
             flush=True,
         )
+    median = {name: statistics.median(values) for name, values in ratios.items()}
     print(
-        f"enqueue, one row + one task per transaction, port against on_commit(send_task): "
-        f"median {statistics.median(ratios['one']):.2f}x over {rounds} rounds; the floor (the "
-        f"baseline plus the record's bare INSERT with the COMMIT): "
-        f"median {statistics.median(ratios['floor']):.2f}x"
+        f"enqueue, one row + one task per transaction, port against bare Celery's "
+        f"on_commit(send_task): median {median['port']:.2f}x over {rounds} rounds; against the "
+        f"project app's send_task {median['port/project']:.2f}x; that send_task plus the "
+        f"record's bare INSERT with the COMMIT (the floor): {median['floor']:.2f}x of it"
     )
     print(
-        f"bulk, 1,000 rows + 1,000 tasks per transaction, enqueue_many against on_commit "
-        f"per task: median {statistics.median(ratios['bulk']):.2f}x"
+        f"bulk, 1,000 rows + 1,000 tasks per transaction, enqueue_many against bare Celery's "
+        f"on_commit per task: median {median['bulk']:.2f}x"
     )
     flush_published_marks()
     records = TaskRecord.objects.filter(queue=queue)
@@ -282,7 +299,7 @@ def enqueue_parts(transactions: int, rounds: int) -> None:
         outbox.mark_published_soon = marks
 
     variants = {
-        "baseline": lambda: baseline(queue),
+        "baseline": lambda: on_commit_send_task(project_app, queue),
         "floor": lambda: floor(False),
         "floor, published the port's way": lambda: floor(True),
         "port": lambda: through_port(True),

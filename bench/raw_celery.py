@@ -1,7 +1,8 @@
 """The baseline of bench/ledger.py: a bare Celery app with no result backend and no Django.
 
-Its one task does what `tasks_app.ping` does and, to time the drain, one pipelined round trip
-to Redis (first start, count, last end).
+The enqueue's baseline sends with it. The worker's runs its one task, which does what
+`tasks_app.ping` does and, to time the drain, one pipelined round trip to Redis (first start,
+count, last end).
 """
 
 from __future__ import annotations
@@ -14,12 +15,15 @@ from celery import Celery
 
 app = Celery("raw", broker=os.environ["CELERY_BROKER_URL"])
 app.conf.update(
+    # kombu's own, also in a process that loaded the project (whose redis:// URLs name
+    # project/redis_broker.py).
+    broker_transport="kombu.transport.redis:Transport",
     task_serializer="json",
     accept_content=["json"],
     task_ignore_result=True,
-    worker_prefetch_multiplier=1,  # the project's worker settings
+    worker_prefetch_multiplier=1,  # the project's worker and client settings
     worker_send_task_events=True,
-    task_send_sent_event=True,
+    task_send_sent_event=False,
     worker_hijack_root_logger=False,
 )
 clock = redis.Redis.from_url(os.environ["BENCH_CLOCK_URL"])

@@ -29,13 +29,11 @@ from tasks_app.ledger.published import (
     ledger_mark_published,
     mark_published_soon,
 )
+from tasks_app.queue.publish import Publisher, kept_publisher, publish_task
 from tasks_app.selectors.ledger import queued_task, records_unpublished
 
 logger = logging.getLogger(__name__)
 
-# One try per call: a request must not wait while the broker is down; the relay tries again.
-# https://docs.celeryq.dev/en/stable/userguide/calling.html#message-sending-retry
-PUBLISH_RETRY_POLICY = {"max_retries": 0}
 RELAY_GRACE = timedelta(seconds=30)
 
 
@@ -46,23 +44,22 @@ class RelayResult:
     pending: int
 
 
-def outbox_publish(app: Celery, task: QueuedTask, *, producer=None) -> None:
+def outbox_publish(app: Celery, task: QueuedTask, publisher: Publisher) -> None:
     """Send one task to the broker under the task id the caller already has, with its options
     (priority, expiry as an ISO deadline, headers, exchange, routing key)."""
     options = dict(task.options)
     # The wait of the first attempt is measured from here (tasks_app.ledger.attempts).
     options["headers"] = {**options.get("headers", {}), QUEUED_AT: task.created_at.isoformat()}
-    app.send_task(
-        task.task_name,
+    publish_task(
+        app,
+        publisher,
+        name=task.task_name,
         args=task.args,
         kwargs=task.kwargs,
         task_id=task.task_id,
         queue=task.queue or None,
         eta=task.eta,
-        retry=True,
-        retry_policy=PUBLISH_RETRY_POLICY,
-        producer=producer,
-        **options,
+        options=options,
     )
 
 
@@ -71,14 +68,10 @@ def outbox_publish_after_commit(app: Celery, tasks: Sequence[QueuedTask]) -> int
     the caller (its transaction has committed). Returns how many were published."""
     sent: list[str] = []
     try:
-        if len(tasks) == 1:  # send_task acquires the producer itself
-            outbox_publish(app, tasks[0])
-            sent.append(tasks[0].task_id)
-        else:
-            with app.producer_or_acquire() as producer:
-                for task in tasks:
-                    outbox_publish(app, task, producer=producer)
-                    sent.append(task.task_id)
+        with kept_publisher(app) as publisher:
+            for task in tasks:
+                outbox_publish(app, task, publisher)
+                sent.append(task.task_id)
     except Exception as exc:  # the records stay; the relay publishes them when the broker is back
         _record_failure([t.task_id for t in tasks[len(sent) :]], exc)
     if sent:
@@ -102,14 +95,13 @@ def outbox_relay(app: Celery, *, batch_size: int = 100) -> RelayResult:
             .order_by("created_at")[:batch_size]
         )
         if batch:
-            with app.producer_or_acquire() as producer:
-                for record in batch:
-                    try:
-                        outbox_publish(app, queued_task(record), producer=producer)
-                    except Exception as exc:
-                        failure = (record.result_id, exc)
-                        break
-                    done.append(record.result_id)
+            try:
+                with kept_publisher(app) as publisher:
+                    for record in batch:
+                        outbox_publish(app, queued_task(record), publisher)
+                        done.append(record.result_id)
+            except Exception as exc:
+                failure = (batch[len(done)].result_id, exc)
         ledger_mark_published(done)
     if failure:
         _record_failure([failure[0]], failure[1])

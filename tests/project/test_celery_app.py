@@ -45,3 +45,11 @@ def test_project_tasks_have_explicit_stable_names():
     ours = {name for name, task in app.tasks.items() if task.__module__.startswith("tasks_app.")}
     assert "tasks_app.ping" in ours
     assert all(name.startswith("tasks_app.") for name in ours), ours
+
+
+def test_every_celery_setting_of_django_reaches_celery():
+    names = [name for name in dir(settings) if name.startswith("CELERY_")]
+    assert len(names) > 20
+    for name in names:
+        assert app.conf[name.removeprefix("CELERY_").lower()] == getattr(settings, name), name
+    assert app.conf.worker_hijack_root_logger is False  # project/celery.py's own
