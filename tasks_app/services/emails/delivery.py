@@ -103,14 +103,9 @@ def email_send(*, email_log_id: int, max_attempts: int | None = None) -> EmailSe
     return EmailSendResult(log.pk, "sent", log.attempts)
 
 
-# What a send reads of the row, in the model's order (as `Model.from_db` takes them); the other
-# fields are deferred, as with `.only()`.
-_SEND_FIELDS = tuple(
-    field.attname
-    for field in EmailLog._meta.concrete_fields
-    if field.attname
-    in {"id", "attempts", "recipient", "subject", "body_html", "body_text", "message_id"}
-)
+# What a send reads of the row, in the model's order (as `Model.from_db` takes them, and as the
+# claim returns them); the other fields are deferred, as with `.only()`.
+_SEND_FIELDS = ("id", "recipient", "subject", "body_text", "body_html", "attempts", "message_id")
 
 
 def _claim(email_log_id: int, *, now: datetime) -> EmailLog | None:
@@ -126,13 +121,13 @@ def _claim(email_log_id: int, *, now: datetime) -> EmailLog | None:
             "UPDATE tasks_app_emaillog"
             " SET attempts = attempts + 1, claimed_until = %s, updated_at = %s"
             " WHERE id = %s AND status = %s AND (claimed_until IS NULL OR claimed_until < %s)"
-            f" RETURNING {', '.join(_SEND_FIELDS)}",
+            " RETURNING id, recipient, subject, body_text, body_html, attempts, message_id",
             [
-                prep("claimed_until", now + claim_lease()),
-                prep("updated_at", now),
+                _db_value("claimed_until", now + claim_lease()),
+                _db_value("updated_at", now),
                 email_log_id,
                 EmailLog.Status.QUEUED,
-                prep("claimed_until", now),
+                _db_value("claimed_until", now),
             ],
         )
         row = cursor.fetchone()
@@ -149,15 +144,15 @@ def _mark_sent(email_log_id: int, *, now: datetime) -> None:
             " WHERE id = %s AND status = %s",
             [
                 EmailLog.Status.SENT,
-                prep("sent_at", now),
-                prep("updated_at", now),
+                _db_value("sent_at", now),
+                _db_value("updated_at", now),
                 email_log_id,
                 EmailLog.Status.QUEUED,
             ],
         )
 
 
-def prep(name: str, value: object) -> object:
+def _db_value(name: str, value: object) -> object:
     """`value` as the database takes it for EmailLog's field `name` (a datetime on SQLite)."""
     return EmailLog._meta.get_field(name).get_db_prep_value(value, db)
 
